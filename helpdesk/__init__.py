@@ -1,0 +1,1 @@
+"""helpdesk: an open-source customer-service helpdesk CRM."""

@@ -1,0 +1,3 @@
+from helpdesk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""The composition root: settings in, a Litestar application out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from litestar import Litestar, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+
+from helpdesk import db, events
+from helpdesk.activities.controllers import ActivityController
+from helpdesk.audit.controllers import AuditController
+from helpdesk.auth.controllers import AgentController, AuthController, TeamController, TokenController
+from helpdesk.auth.ratelimit import AttemptLimiter
+from helpdesk.clock import Clock, SystemClock
+from helpdesk.customers.controllers import (
+    AccountController,
+    ContactController,
+    CustomFieldController,
+    PurchaseController,
+)
+from helpdesk.exports.controllers import ExportController
+from helpdesk.overview.controllers import OverviewController
+from helpdesk.settings import Settings
+from helpdesk.tickets.controllers import AttachmentController, ReportController, TicketController
+from helpdesk.web.auth import PUBLIC, PUBLIC_PATHS, HelpdeskAuthenticationMiddleware, provide_actor, provide_now
+from helpdesk.web.errors import EXCEPTION_HANDLERS
+
+logger = logging.getLogger(__name__)
+
+# The agent app needs nothing from other origins; Swagger/ReDoc under /schema load their own assets.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+
+@get("/healthz", operation_id="health", include_in_schema=False, opt=PUBLIC)
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    bus: events.InMemoryEventBus | None = None,
+) -> Litestar:
+    clock = clock or SystemClock()
+    engine = db.configure(settings)
+    if bus is not None:
+        events.set_bus(bus)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.start(engine)
+        if not settings.uses_postgres:
+            # The embedded default migrates itself; PostgreSQL deployments run `helpdesk migrate`.
+            await db.migrate()
+        try:
+            yield
+        finally:
+            await db.stop(engine)
+
+    state = State(
+        {
+            "settings": settings,
+            "clock": clock,
+            "login_limiter": AttemptLimiter(
+                settings.auth.login_attempts_per_window, timedelta(seconds=settings.auth.login_window_seconds), clock
+            ),
+        }
+    )
+    return Litestar(
+        route_handlers=[
+            health,
+            AuthController, AgentController, TeamController, TokenController,
+            AccountController, ContactController, PurchaseController, CustomFieldController,
+            TicketController, AttachmentController, ReportController,
+            ActivityController, OverviewController, ExportController, AuditController,
+        ],
+        dependencies={
+            "actor": Provide(provide_actor, sync_to_thread=False),
+            "now": Provide(provide_now, sync_to_thread=False),
+        },
+        middleware=[DefineMiddleware(HelpdeskAuthenticationMiddleware, exclude=PUBLIC_PATHS)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        after_request=_security_headers,
+        lifespan=[lifespan],
+        state=state,
+        request_max_body_size=settings.http.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="helpdesk", version="0.1.0", path="/schema"),
+        debug=False,
+    )

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import Cookie
+
+from helpdesk.actors import Actor
+from helpdesk.auth import service
+from helpdesk.auth.schemas import (
+    AgentCreate,
+    AgentRead,
+    AgentUpdate,
+    LoginRequest,
+    LoginResponse,
+    TeamCreate,
+    TeamRead,
+    TeamUpdate,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+)
+from helpdesk.errors import NotAuthenticated, RateLimited
+from helpdesk.web.auth import PUBLIC, SESSION_COOKIE, requires
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["auth"]
+
+    @post("/login", operation_id="login", status_code=200, opt=PUBLIC)
+    async def login(self, request: Request, data: LoginRequest, now: datetime) -> Response[LoginResponse]:
+        limiter = request.app.state.login_limiter
+        keys = (f"email:{data.email.strip().lower()}", f"ip:{request.client.host if request.client else '-'}")
+        if any(limiter.is_blocked(key) for key in keys):
+            raise RateLimited("too many failed logins; wait a few minutes", field="email")
+        settings = request.app.state.settings
+        try:
+            secret, csrf_token, agent = await service.login(
+                data.email, data.password, now=now, ttl=timedelta(hours=settings.auth.session_ttl_hours)
+            )
+        except NotAuthenticated:
+            for key in keys:
+                limiter.record_failure(key)
+            raise
+        cookie = Cookie(
+            key=SESSION_COOKIE, value=secret, httponly=True, samesite="lax", secure=settings.auth.cookie_secure,
+            path="/", max_age=settings.auth.session_ttl_hours * 3600,
+        )
+        return Response(LoginResponse(agent=agent, csrf_token=csrf_token), cookies=[cookie])
+
+    @post("/logout", operation_id="logout", status_code=204)
+    async def logout(self, request: Request) -> Response[None]:
+        if request.auth and request.auth != "token":
+            await service.logout(request.auth)
+        return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+
+    @get("/me", operation_id="whoami")
+    async def me(self, actor: Actor) -> AgentRead:
+        return await service.get_agent(actor.agent_id)
+
+
+class AgentController(Controller):
+    path = "/api/agents"
+    tags = ["agents"]
+
+    @get("/", operation_id="list_agents")
+    async def list_agents(self) -> list[AgentRead]:
+        return await service.list_agents()
+
+    @get("/{agent_id:int}", operation_id="get_agent")
+    async def get_agent(self, agent_id: int) -> AgentRead:
+        return await service.get_agent(agent_id)
+
+    @post("/", operation_id="create_agent", guards=[requires("admin")])
+    async def create_agent(self, data: AgentCreate, actor: Actor, now: datetime) -> AgentRead:
+        return await service.create_agent(actor, data, now=now)
+
+    @patch("/{agent_id:int}", operation_id="update_agent", guards=[requires("admin")])
+    async def update_agent(self, agent_id: int, data: AgentUpdate, actor: Actor, now: datetime) -> AgentRead:
+        return await service.update_agent(actor, agent_id, data, now=now)
+
+
+class TeamController(Controller):
+    path = "/api/teams"
+    tags = ["teams"]
+
+    @get("/", operation_id="list_teams")
+    async def list_teams(self) -> list[TeamRead]:
+        return await service.list_teams()
+
+    @get("/{team_id:int}", operation_id="get_team")
+    async def get_team(self, team_id: int) -> TeamRead:
+        return await service.get_team(team_id)
+
+    @post("/", operation_id="create_team", guards=[requires("admin")])
+    async def create_team(self, data: TeamCreate, actor: Actor, now: datetime) -> TeamRead:
+        return await service.create_team(actor, data, now=now)
+
+    @patch("/{team_id:int}", operation_id="update_team", guards=[requires("admin")])
+    async def update_team(self, team_id: int, data: TeamUpdate, actor: Actor, now: datetime) -> TeamRead:
+        return await service.update_team(actor, team_id, data, now=now)
+
+    @delete("/{team_id:int}", operation_id="delete_team", guards=[requires("admin")])
+    async def delete_team(self, team_id: int, actor: Actor, now: datetime) -> None:
+        await service.delete_team(actor, team_id, now=now)
+
+
+class TokenController(Controller):
+    path = "/api/tokens"
+    tags = ["tokens"]
+    guards = [requires("admin")]
+
+    @get("/", operation_id="list_tokens")
+    async def list_tokens(self, actor: Actor) -> list[TokenRead]:
+        return await service.list_tokens(actor)
+
+    @post("/", operation_id="create_token")
+    async def create_token(self, data: TokenCreate, actor: Actor, now: datetime) -> TokenCreated:
+        return await service.create_token(actor, data, now=now)
+
+    @delete("/{token_id:int}", operation_id="revoke_token", status_code=200)
+    async def revoke_token(self, token_id: int, actor: Actor, now: datetime) -> TokenRead:
+        return await service.revoke_token(actor, token_id, now=now)

@@ -1,0 +1,158 @@
+"""The database: engine selection, table binding, migrations and the unit of work.
+
+Piccolo tables find their engine lazily through ``piccolo_conf.DB``; ``configure``
+points that (and every registered table) at the engine chosen by the settings, so one
+process can be started on SQLite or PostgreSQL without import-time environment reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.apps.migrations.tables import Migration
+from piccolo.columns import Column, Timestamptz
+from piccolo.columns.combination import Combinable
+from piccolo.conf.apps import Finder
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from helpdesk import events
+from helpdesk.errors import ConfigurationError
+from helpdesk.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PICCOLO_CONF_MODULE = "helpdesk.piccolo_conf"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def engine_for(settings: Settings) -> Engine:
+    if settings.database_url:
+        return PostgresEngine(config={"dsn": settings.database_url}, log_queries=False)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.sqlite_path
+    _enable_wal(str(path))
+    return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT_S)
+
+
+def _enable_wal(path: str) -> None:
+    # WAL is a property of the database file, so setting it once is enough.
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+_engine: Engine | None = None
+
+
+def configure(settings: Settings) -> Engine:
+    """Bind Piccolo (its CLI machinery and all our tables) to the engine for ``settings``."""
+    global _engine
+    os.environ["PICCOLO_CONF"] = PICCOLO_CONF_MODULE
+    engine = engine_for(settings)
+    conf = importlib.import_module(PICCOLO_CONF_MODULE)
+    conf.DB = engine
+    for table in all_tables():
+        table._meta.db = engine
+    Migration._meta.db = engine
+    _engine = engine
+    return engine
+
+
+def current_engine() -> Engine:
+    if _engine is None:
+        raise ConfigurationError("the database is not configured; call helpdesk.db.configure first")
+    return _engine
+
+
+def is_postgres() -> bool:
+    return isinstance(current_engine(), PostgresEngine)
+
+
+def all_tables() -> list[type]:
+    tables: list[type] = []
+    for app_config in Finder().get_app_configs():
+        tables.extend(app_config.table_classes)
+    return tables
+
+
+async def start(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=20)
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+async def migrate() -> None:
+    # Piccolo reports progress with print(); keep standard output clean for commands like export.
+    progress = io.StringIO()
+    with contextlib.redirect_stdout(progress):
+        result = await run_forwards("all")
+    for line in progress.getvalue().splitlines():
+        if line.strip(" -"):
+            logger.debug("migrate: %s", line.strip())
+    if not result.success:
+        raise ConfigurationError(f"migrations failed: {result.message}")
+
+
+@asynccontextmanager
+async def unit_of_work() -> AsyncIterator[None]:
+    """One business action: one transaction, then its events once it has committed.
+
+    Nested units join the outer one, so a service can call another service's ``do_x``
+    without splitting the action in two.
+    """
+    engine = current_engine()
+    if engine.transaction_exists():
+        yield
+        return
+    pending, token = events.begin_collecting()
+    try:
+        if isinstance(engine, SQLiteEngine):
+            # IMMEDIATE takes the write lock up front, so two writers queue instead of
+            # failing with "database is locked" when a read lock cannot be upgraded.
+            transaction = engine.transaction(transaction_type=TransactionType.immediate)
+        else:
+            transaction = engine.transaction()
+        async with transaction:
+            yield
+    finally:
+        events.stop_collecting(token)
+    if pending:
+        await events.get_bus().publish(pending)
+
+
+def keyset_condition(columns: list[Column], key: list[Any], *, descending: bool) -> Combinable:
+    """Rows strictly after ``key`` in the order of ``columns`` (the last one unique, e.g. id).
+
+    Written as (a < x) OR (a = x AND b < y) … which both engines answer from a composite index.
+    """
+    values = [_cursor_value(column, value) for column, value in zip(columns, key)]
+    condition: Combinable | None = None
+    for depth in reversed(range(len(columns))):
+        column, value = columns[depth], values[depth]
+        step = (column < value) if descending else (column > value)
+        if condition is not None:
+            step = step | ((column == value) & condition)
+        condition = step
+    assert condition is not None
+    return condition
+
+
+def _cursor_value(column: Column, value: Any) -> Any:
+    if isinstance(column, Timestamptz) and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.response import Stream
+
+from helpdesk.actors import Actor
+from helpdesk.exports import service
+from helpdesk.web.auth import requires
+
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+class ExportController(Controller):
+    path = "/api/exports"
+    tags = ["exports"]
+    guards = [requires("admin")]
+
+    @get("/{kind:str}", operation_id="export_records")
+    async def export(self, kind: str, actor: Actor, format: str = "csv") -> Stream:
+        """Download every record of ``kind`` (tickets, messages, accounts, contacts, purchases, activities)."""
+        chunks = service.export(actor, kind, format)
+        return Stream(
+            chunks,
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{kind}.{format}"', "X-Content-Type-Options": "nosniff"},
+        )

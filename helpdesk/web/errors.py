@@ -1,0 +1,100 @@
+"""One mapping from errors to JSON answers: ``{"error", "detail", "field"}`` on every 4xx."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from helpdesk.errors import (
+    Conflict,
+    HelpdeskError,
+    InvalidTransition,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationFailed,
+)
+
+logger = logging.getLogger(__name__)
+
+STATUS_FOR: list[tuple[type[HelpdeskError], int]] = [
+    (NotFound, 404),
+    (Conflict, 409),
+    (InvalidTransition, 409),
+    (PermissionDenied, 403),
+    (NotAuthenticated, 401),
+    (ValidationFailed, 422),
+    (RateLimited, 429),
+]
+
+HTTP_ERROR_CODES = {
+    400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "validation_failed", 429: "rate_limited",
+}
+
+# msgspec names the offending place as "at `$.a.b[0]`" or "unknown field `x`".
+_AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(content=body, status_code=status, media_type=MediaType.JSON)
+
+
+def domain_error_handler(_: Request, exc: HelpdeskError) -> Response:
+    status = next((code for cls, code in STATUS_FOR if isinstance(exc, cls)), 400)
+    return _json(status, {"error": exc.code, "detail": exc.detail, "field": exc.field, **exc.extra})
+
+
+def field_from_validation(exc: ValidationException) -> tuple[str | None, str]:
+    """The field a Litestar/msgspec validation error is about, and its message."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    for problem in problems:
+        if not isinstance(problem, dict):
+            continue
+        message = str(problem.get("message", exc.detail))
+        key = problem.get("key")
+        if key:
+            return str(key), message
+        for pattern in (_UNKNOWN_FIELD, _MISSING_FIELD):
+            match = pattern.search(message)
+            if match:
+                prefix = _AT_PATH.search(message)
+                path = prefix.group(1) if prefix and prefix.group(1) else ""
+                return (f"{path}.{match.group(1)}" if path else match.group(1)), message
+        match = _AT_PATH.search(message)
+        if match:
+            return match.group(1) or "body", message
+        return "body", message
+    return None, exc.detail
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ValidationException):
+        field, message = field_from_validation(exc)
+        return _json(422, {"error": "validation_failed", "detail": message, "field": field})
+    status = exc.status_code
+    if status >= 500:
+        logger.error("server error: %s", exc.detail)
+    field = "body" if status in (413, 415) else None
+    return _json(status, {"error": HTTP_ERROR_CODES.get(status, "error"), "detail": exc.detail, "field": field})
+
+
+def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _json(HTTP_500_INTERNAL_SERVER_ERROR, {"error": "internal", "detail": "internal server error", "field": None})
+
+
+EXCEPTION_HANDLERS = {
+    HelpdeskError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}
