@@ -16,7 +16,12 @@ from litestar.openapi import OpenAPIConfig
 from helpdesk import db, events
 from helpdesk.activities.controllers import ActivityController
 from helpdesk.audit.controllers import AuditController
-from helpdesk.auth.controllers import AgentController, AuthController, TeamController, TokenController
+from helpdesk.auth.controllers import (
+    AgentController,
+    AuthController,
+    TeamController,
+    TokenController,
+)
 from helpdesk.auth.ratelimit import AttemptLimiter
 from helpdesk.clock import Clock, SystemClock
 from helpdesk.customers.controllers import (
@@ -28,8 +33,18 @@ from helpdesk.customers.controllers import (
 from helpdesk.exports.controllers import ExportController
 from helpdesk.overview.controllers import OverviewController
 from helpdesk.settings import Settings
-from helpdesk.tickets.controllers import AttachmentController, ReportController, TicketController
-from helpdesk.web.auth import PUBLIC, PUBLIC_PATHS, HelpdeskAuthenticationMiddleware, provide_actor, provide_now
+from helpdesk.tickets.controllers import (
+    AttachmentController,
+    ReportController,
+    TicketController,
+)
+from helpdesk.web.auth import (
+    PUBLIC,
+    PUBLIC_PATHS,
+    HelpdeskAuthenticationMiddleware,
+    provide_actor,
+    provide_now,
+)
 from helpdesk.web.errors import EXCEPTION_HANDLERS
 
 logger = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, JSONBody
 
-from helpdesk.actors import Actor
 from helpdesk.auth import service
 from helpdesk.auth.schemas import (
     AgentCreate,
@@ -21,7 +21,7 @@ from helpdesk.auth.schemas import (
     TokenRead,
 )
 from helpdesk.errors import NotAuthenticated, RateLimited
-from helpdesk.web.auth import PUBLIC, SESSION_COOKIE, requires
+from helpdesk.web.auth import PUBLIC, SESSION_COOKIE, CurrentActor, Now, requires
 
 
 class AuthController(Controller):
@@ -29,7 +29,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", operation_id="login", status_code=200, opt=PUBLIC)
-    async def login(self, request: Request, data: LoginRequest, now: datetime) -> Response[LoginResponse]:
+    async def login(self, request: Request, data: JSONBody[LoginRequest], now: Now) -> Response[LoginResponse]:
         limiter = request.app.state.login_limiter
         keys = (f"email:{data.email.strip().lower()}", f"ip:{request.client.host if request.client else '-'}")
         if any(limiter.is_blocked(key) for key in keys):
@@ -56,7 +56,7 @@ class AuthController(Controller):
         return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
     @get("/me", operation_id="whoami")
-    async def me(self, actor: Actor) -> AgentRead:
+    async def me(self, actor: CurrentActor) -> AgentRead:
         return await service.get_agent(actor.agent_id)
 
 
@@ -69,15 +69,15 @@ class AgentController(Controller):
         return await service.list_agents()
 
     @get("/{agent_id:int}", operation_id="get_agent")
-    async def get_agent(self, agent_id: int) -> AgentRead:
+    async def get_agent(self, agent_id: FromPath[int]) -> AgentRead:
         return await service.get_agent(agent_id)
 
     @post("/", operation_id="create_agent", guards=[requires("admin")])
-    async def create_agent(self, data: AgentCreate, actor: Actor, now: datetime) -> AgentRead:
+    async def create_agent(self, data: JSONBody[AgentCreate], actor: CurrentActor, now: Now) -> AgentRead:
         return await service.create_agent(actor, data, now=now)
 
     @patch("/{agent_id:int}", operation_id="update_agent", guards=[requires("admin")])
-    async def update_agent(self, agent_id: int, data: AgentUpdate, actor: Actor, now: datetime) -> AgentRead:
+    async def update_agent(self, agent_id: FromPath[int], data: JSONBody[AgentUpdate], actor: CurrentActor, now: Now) -> AgentRead:
         return await service.update_agent(actor, agent_id, data, now=now)
 
 
@@ -90,19 +90,19 @@ class TeamController(Controller):
         return await service.list_teams()
 
     @get("/{team_id:int}", operation_id="get_team")
-    async def get_team(self, team_id: int) -> TeamRead:
+    async def get_team(self, team_id: FromPath[int]) -> TeamRead:
         return await service.get_team(team_id)
 
     @post("/", operation_id="create_team", guards=[requires("admin")])
-    async def create_team(self, data: TeamCreate, actor: Actor, now: datetime) -> TeamRead:
+    async def create_team(self, data: JSONBody[TeamCreate], actor: CurrentActor, now: Now) -> TeamRead:
         return await service.create_team(actor, data, now=now)
 
     @patch("/{team_id:int}", operation_id="update_team", guards=[requires("admin")])
-    async def update_team(self, team_id: int, data: TeamUpdate, actor: Actor, now: datetime) -> TeamRead:
+    async def update_team(self, team_id: FromPath[int], data: JSONBody[TeamUpdate], actor: CurrentActor, now: Now) -> TeamRead:
         return await service.update_team(actor, team_id, data, now=now)
 
     @delete("/{team_id:int}", operation_id="delete_team", guards=[requires("admin")])
-    async def delete_team(self, team_id: int, actor: Actor, now: datetime) -> None:
+    async def delete_team(self, team_id: FromPath[int], actor: CurrentActor, now: Now) -> None:
         await service.delete_team(actor, team_id, now=now)
 
 
@@ -112,13 +112,13 @@ class TokenController(Controller):
     guards = [requires("admin")]
 
     @get("/", operation_id="list_tokens")
-    async def list_tokens(self, actor: Actor) -> list[TokenRead]:
+    async def list_tokens(self, actor: CurrentActor) -> list[TokenRead]:
         return await service.list_tokens(actor)
 
     @post("/", operation_id="create_token")
-    async def create_token(self, data: TokenCreate, actor: Actor, now: datetime) -> TokenCreated:
+    async def create_token(self, data: JSONBody[TokenCreate], actor: CurrentActor, now: Now) -> TokenCreated:
         return await service.create_token(actor, data, now=now)
 
     @delete("/{token_id:int}", operation_id="revoke_token", status_code=200)
-    async def revoke_token(self, token_id: int, actor: Actor, now: datetime) -> TokenRead:
+    async def revoke_token(self, token_id: FromPath[int], actor: CurrentActor, now: Now) -> TokenRead:
         return await service.revoke_token(actor, token_id, now=now)

@@ -11,7 +11,11 @@ import msgspec
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import Actor
 from helpdesk.audit.service import changes_between
-from helpdesk.customers.custom_fields import FieldDefinition, check_definition, clean_values
+from helpdesk.customers.custom_fields import (
+    FieldDefinition,
+    check_definition,
+    clean_values,
+)
 from helpdesk.customers.schemas import (
     AccountCreate,
     AccountRead,

@@ -1,4 +1,12 @@
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Numeric, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 

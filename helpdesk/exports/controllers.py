@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
-from helpdesk.actors import Actor
 from helpdesk.exports import service
-from helpdesk.web.auth import requires
+from helpdesk.web.auth import CurrentActor, requires
 
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
@@ -16,7 +16,7 @@ class ExportController(Controller):
     guards = [requires("admin")]
 
     @get("/{kind:str}", operation_id="export_records")
-    async def export(self, kind: str, actor: Actor, format: str = "csv") -> Stream:
+    async def export(self, kind: FromPath[str], actor: CurrentActor, format: FromQuery[str] = "csv") -> Stream:
         """Download every record of ``kind`` (tickets, messages, accounts, contacts, purchases, activities)."""
         chunks = service.export(actor, kind, format)
         return Stream(

@@ -9,7 +9,13 @@ from piccolo.table import Table
 
 from helpdesk.activities.tables import Activity
 from helpdesk.actors import Actor
-from helpdesk.customers.tables import Account, AccountDomain, Contact, ContactEmail, Purchase
+from helpdesk.customers.tables import (
+    Account,
+    AccountDomain,
+    Contact,
+    ContactEmail,
+    Purchase,
+)
 from helpdesk.errors import ValidationFailed
 from helpdesk.exports.formats import FORMATS, render
 from helpdesk.tickets.numbers import ticket_number

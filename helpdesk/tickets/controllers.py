@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from urllib.parse import quote
 
 from litestar import Controller, Response, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from helpdesk.actors import Actor
 from helpdesk.pagination import DEFAULT_LIMIT, Page
 from helpdesk.tickets import service
 from helpdesk.tickets.schemas import (
@@ -18,7 +17,7 @@ from helpdesk.tickets.schemas import (
     TicketRead,
     TicketUpdate,
 )
-from helpdesk.web.auth import requires
+from helpdesk.web.auth import CurrentActor, Now, requires
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -32,18 +31,18 @@ class TicketController(Controller):
     @get("/", operation_id="list_tickets")
     async def list_tickets(
         self,
-        actor: Actor,
-        status: str | None = None,
-        priority: str | None = None,
-        assignee: str | None = None,
-        team_id: int | None = None,
-        account_id: int | None = None,
-        contact_id: int | None = None,
-        tag: str | None = None,
-        q: str | None = None,
-        sort: str = "updated",
-        cursor: str | None = None,
-        limit: int = DEFAULT_LIMIT,
+        actor: CurrentActor,
+        status: FromQuery[str | None] = None,
+        priority: FromQuery[str | None] = None,
+        assignee: FromQuery[str | None] = None,
+        team_id: FromQuery[int | None] = None,
+        account_id: FromQuery[int | None] = None,
+        contact_id: FromQuery[int | None] = None,
+        tag: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        sort: FromQuery[str] = "updated",
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[TicketRead]:
         """Filters combine with AND; ``status`` and ``priority`` take comma-separated lists,
         ``assignee`` an agent id, ``me`` or ``none``; ``sort`` is updated, created or priority (newest first)."""
@@ -54,24 +53,24 @@ class TicketController(Controller):
         return await service.list_tickets(actor, query, cursor=cursor, limit=limit)
 
     @post("/", operation_id="create_ticket")
-    async def create_ticket(self, data: TicketCreate, actor: Actor, now: datetime) -> TicketDetail:
+    async def create_ticket(self, data: JSONBody[TicketCreate], actor: CurrentActor, now: Now) -> TicketDetail:
         return await service.create_ticket(actor, data, now=now)
 
     @get("/{ticket_id:int}", operation_id="get_ticket")
-    async def get_ticket(self, ticket_id: int) -> TicketDetail:
+    async def get_ticket(self, ticket_id: FromPath[int]) -> TicketDetail:
         return await service.get_ticket_detail(ticket_id)
 
     @patch("/{ticket_id:int}", operation_id="update_ticket")
-    async def update_ticket(self, ticket_id: int, data: TicketUpdate, actor: Actor, now: datetime) -> TicketRead:
+    async def update_ticket(self, ticket_id: FromPath[int], data: JSONBody[TicketUpdate], actor: CurrentActor, now: Now) -> TicketRead:
         return await service.update_ticket(actor, ticket_id, data, now=now)
 
     @post("/{ticket_id:int}/assign", operation_id="assign_ticket", status_code=200)
-    async def assign_ticket(self, ticket_id: int, data: TicketAssign, actor: Actor, now: datetime) -> TicketRead:
+    async def assign_ticket(self, ticket_id: FromPath[int], data: JSONBody[TicketAssign], actor: CurrentActor, now: Now) -> TicketRead:
         update = TicketUpdate(version=data.version, assignee_id=data.assignee_id, team_id=data.team_id)
         return await service.update_ticket(actor, ticket_id, update, now=now)
 
     @post("/{ticket_id:int}/messages", operation_id="add_ticket_message")
-    async def add_message(self, ticket_id: int, data: MessageCreate, actor: Actor, now: datetime) -> MessageRead:
+    async def add_message(self, ticket_id: FromPath[int], data: JSONBody[MessageCreate], actor: CurrentActor, now: Now) -> MessageRead:
         return await service.add_message(actor, ticket_id, data, now=now)
 
 
@@ -80,7 +79,7 @@ class AttachmentController(Controller):
     tags = ["tickets"]
 
     @get("/{attachment_id:int}", operation_id="download_attachment", media_type="application/octet-stream")
-    async def download(self, attachment_id: int) -> Response[bytes]:
+    async def download(self, attachment_id: FromPath[int]) -> Response[bytes]:
         attachment, content = await service.get_attachment(attachment_id)
         # Always a download, never rendered: customer files must not run in our origin.
         return Response(
@@ -105,5 +104,5 @@ class ReportController(Controller):
     guards = [requires("lead")]
 
     @get("/backlog", operation_id="report_backlog")
-    async def backlog(self, actor: Actor) -> list[BacklogRow]:
+    async def backlog(self, actor: CurrentActor) -> list[BacklogRow]:
         return await service.backlog(actor)

@@ -2,7 +2,14 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from helpdesk.tickets.tables import Attachment, Blob, Message, Ticket, TicketParticipant, TicketTag
+from helpdesk.tickets.tables import (
+    Attachment,
+    Blob,
+    Message,
+    Ticket,
+    TicketParticipant,
+    TicketTag,
+)
 
 APP_CONFIG = AppConfig(
     app_name="tickets",

@@ -16,7 +16,7 @@ import helpdesk.audit.service as audit_service
 from helpdesk.actors import Actor
 from helpdesk.auth.service import check_agent_exists, check_team_exists
 from helpdesk.customers import service as customers
-from helpdesk.customers.tables import Account, Contact, ContactEmail
+from helpdesk.customers.tables import Contact, ContactEmail
 from helpdesk.db import keyset_condition, unit_of_work
 from helpdesk.errors import NotFound, StaleVersion, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
@@ -42,7 +42,14 @@ from helpdesk.tickets.status import (
     check_transition,
     status_after_agent_reply,
 )
-from helpdesk.tickets.tables import Attachment, Blob, Message, Ticket, TicketParticipant, TicketTag
+from helpdesk.tickets.tables import (
+    Attachment,
+    Blob,
+    Message,
+    Ticket,
+    TicketParticipant,
+    TicketTag,
+)
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MESSAGE_ID_DOMAIN = "helpdesk.invalid"

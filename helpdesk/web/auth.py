@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -63,3 +64,8 @@ def provide_actor(request: ASGIConnection) -> Actor:
 
 def provide_now(request: ASGIConnection) -> datetime:
     return request.app.state.clock.now()
+
+
+# Handler parameters filled by the app-level dependencies of the same names.
+CurrentActor = NamedDependency[Actor]
+Now = NamedDependency[datetime]
