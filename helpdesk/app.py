@@ -22,6 +22,7 @@ from helpdesk.auth.controllers import (
     TeamController,
     TokenController,
 )
+from helpdesk.auth.middleware import PUBLIC_PATHS, HelpdeskAuthenticationMiddleware
 from helpdesk.auth.ratelimit import AttemptLimiter
 from helpdesk.clock import Clock, SystemClock
 from helpdesk.customers.controllers import (
@@ -38,13 +39,7 @@ from helpdesk.tickets.controllers import (
     ReportController,
     TicketController,
 )
-from helpdesk.web.auth import (
-    PUBLIC,
-    PUBLIC_PATHS,
-    HelpdeskAuthenticationMiddleware,
-    provide_actor,
-    provide_now,
-)
+from helpdesk.web.auth import PUBLIC, provide_actor, provide_now
 from helpdesk.web.errors import EXCEPTION_HANDLERS
 
 logger = logging.getLogger(__name__)

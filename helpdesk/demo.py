@@ -16,7 +16,6 @@ from helpdesk.auth import service as auth
 from helpdesk.auth.schemas import AgentCreate, TeamCreate
 from helpdesk.customers import service as customers
 from helpdesk.customers.schemas import AccountCreate, ContactCreate, PurchaseCreate
-from helpdesk.customers.tables import AccountDomain
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
 
@@ -70,7 +69,7 @@ class DemoResult:
 
 async def seed_demo(*, now: datetime, admin_password: str | None, seed: int = 42) -> DemoResult:
     """Create the demo data unless it exists; the admin password is generated when not given."""
-    if await AccountDomain.exists().where(AccountDomain.domain == MARKER_DOMAIN).run():
+    if (await customers.list_accounts(domain=MARKER_DOMAIN, limit=1)).items:
         if admin_password:
             await auth.ensure_admin(DEMO_ADMIN_EMAIL, admin_password, name="Demo Admin", now=now)
         return DemoResult(created=False, admin_password=admin_password)

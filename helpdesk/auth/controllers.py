@@ -7,6 +7,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromPath, JSONBody
 
 from helpdesk.auth import service
+from helpdesk.auth.middleware import SESSION_COOKIE
 from helpdesk.auth.schemas import (
     AgentCreate,
     AgentRead,
@@ -21,7 +22,7 @@ from helpdesk.auth.schemas import (
     TokenRead,
 )
 from helpdesk.errors import NotAuthenticated, RateLimited
-from helpdesk.web.auth import PUBLIC, SESSION_COOKIE, CurrentActor, Now, requires
+from helpdesk.web.auth import PUBLIC, CurrentActor, Now, requires
 
 
 class AuthController(Controller):
