@@ -118,7 +118,6 @@ class ImapSession:
     """
 
     def __init__(self, endpoint: ImapEndpoint, *, batch_size: int = DEFAULT_BATCH) -> None:
-        check_endpoint(endpoint)
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.endpoint = endpoint

@@ -1,0 +1,191 @@
+"""Every route, called by each role and by nobody: allowed roles succeed, others get 403, anonymous 401."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+from litestar import Litestar
+
+from helpdesk.actors import SYSTEM
+from helpdesk.activities import service as activities
+from helpdesk.activities.schemas import ActivityCreate
+from helpdesk.auth import service as auth
+from helpdesk.auth.schemas import AgentCreate, TeamCreate, TokenCreate
+from helpdesk.customers import service as customers
+from helpdesk.customers.schemas import AccountCreate, ContactCreate, CustomFieldCreate, PurchaseCreate
+from helpdesk.tickets import service as tickets
+from helpdesk.tickets.schemas import AttachmentUpload, MessageCreate, TicketCreate
+from tests.support.agents import RoleAgents
+
+ROLES = ("agent", "lead", "admin")
+RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {placeholders} filled from the seeded objects
+    minimum: str  # the least role allowed
+    body: dict[str, Any] | None = None
+
+
+ROUTES = [
+    Route("GET", "/api/auth/me", "agent"),
+    Route("POST", "/api/auth/logout", "agent"),
+    Route("GET", "/api/agents", "agent"),
+    Route("GET", "/api/agents/{agent}", "agent"),
+    Route("POST", "/api/agents", "admin", {"name": "New", "email": "new@example.com"}),
+    Route("PATCH", "/api/agents/{agent}", "admin", {"name": "Renamed"}),
+    Route("GET", "/api/teams", "agent"),
+    Route("GET", "/api/teams/{team}", "agent"),
+    Route("POST", "/api/teams", "admin", {"name": "Escalations"}),
+    Route("PATCH", "/api/teams/{team}", "admin", {"name": "Tier 2"}),
+    Route("DELETE", "/api/teams/{team}", "admin"),
+    Route("GET", "/api/tokens", "admin"),
+    Route("POST", "/api/tokens", "admin", {"name": "CI", "agent_id": "{agent}"}),
+    Route("DELETE", "/api/tokens/{token}", "admin"),
+    Route("GET", "/api/accounts", "agent"),
+    Route("POST", "/api/accounts", "agent", {"name": "Hooli", "domains": ["hooli.example"]}),
+    Route("GET", "/api/accounts/{account}", "agent"),
+    Route("PATCH", "/api/accounts/{account}", "agent", {"tier": "premium"}),
+    Route("DELETE", "/api/accounts/{account}", "admin"),
+    Route("GET", "/api/accounts/{account}/overview", "agent"),
+    Route("GET", "/api/contacts", "agent"),
+    Route("POST", "/api/contacts", "agent", {"name": "Kim", "emails": ["kim@hooli.example"]}),
+    Route("GET", "/api/contacts/{contact}", "agent"),
+    Route("PATCH", "/api/contacts/{contact}", "agent", {"role": "buyer"}),
+    Route("DELETE", "/api/contacts/{contact}", "admin"),
+    Route("GET", "/api/contacts/{contact}/overview", "agent"),
+    Route("GET", "/api/purchases", "agent"),
+    Route("POST", "/api/purchases", "agent", {"account_id": "{account}", "order_number": "SO-9", "sku": "X",
+                                              "product": "X", "amount": "10.00", "currency": "EUR",
+                                              "ordered_at": "2026-01-01T10:00:00Z"}),
+    Route("GET", "/api/purchases/{purchase}", "agent"),
+    Route("PATCH", "/api/purchases/{purchase}", "agent", {"status": "refunded"}),
+    Route("DELETE", "/api/purchases/{purchase}", "admin"),
+    Route("GET", "/api/custom-fields", "agent"),
+    Route("GET", "/api/custom-fields/{field}", "agent"),
+    Route("POST", "/api/custom-fields", "admin", {"object_type": "ticket", "key": "order", "label": "Order",
+                                                  "field_type": "text"}),
+    Route("PATCH", "/api/custom-fields/{field}", "admin", {"label": "Plan name"}),
+    Route("DELETE", "/api/custom-fields/{field}", "admin"),
+    Route("GET", "/api/activities", "agent"),
+    Route("POST", "/api/activities", "agent", {"kind": "call", "subject": "Called", "contact_id": "{contact}"}),
+    Route("GET", "/api/activities/{activity}", "agent"),
+    Route("PATCH", "/api/activities/{activity}", "agent", {"body": "more"}),
+    # Deleting someone else's activity takes an admin (the seeded one has no author).
+    Route("DELETE", "/api/activities/{activity}", "admin"),
+    Route("GET", "/api/tickets", "agent"),
+    Route("POST", "/api/tickets", "agent", {"subject": "Help", "requester_id": "{contact}", "text": "hi"}),
+    Route("GET", "/api/tickets/{ticket}", "agent"),
+    Route("PATCH", "/api/tickets/{ticket}", "agent", {"version": "{ticket_version}", "priority": "high"}),
+    Route("POST", "/api/tickets/{ticket}/assign", "agent", {"version": "{ticket_version}", "assignee_id": "{agent}"}),
+    Route("POST", "/api/tickets/{ticket}/messages", "agent", {"kind": "note", "text": "internal"}),
+    Route("GET", "/api/attachments/{attachment}", "agent"),
+    Route("GET", "/api/reports/backlog", "lead"),
+    Route("GET", "/api/exports/tickets", "admin"),
+    Route("GET", "/api/audit/account/{account}", "admin"),
+]
+
+
+async def _seed(now: datetime) -> dict[str, int]:
+    agent = await auth.create_agent(SYSTEM, AgentCreate(name="Other", email="other@example.com"), now=now)
+    team = await auth.create_team(SYSTEM, TeamCreate(name="Support", member_ids=[agent.id]), now=now)
+    token = await auth.create_token(SYSTEM, TokenCreate(name="spare", agent_id=agent.id), now=now)
+    account = await customers.create_account(SYSTEM, AccountCreate(name="Acme", domains=["acme.example"]), now=now)
+    contact = await customers.create_contact(
+        SYSTEM, ContactCreate(name="Ann", emails=["ann@acme.example"], account_id=account.id), now=now
+    )
+    purchase = await customers.create_purchase(SYSTEM, PurchaseCreate(
+        account_id=account.id, order_number="SO-1", sku="HD", product="Helpdesk", amount=Decimal("100.00"), currency="USD",
+        ordered_at=now), now=now)
+    field = await customers.create_custom_field(
+        SYSTEM, CustomFieldCreate(object_type="account", key="plan", label="Plan", field_type="text"), now=now
+    )
+    activity = await activities.create_activity(
+        SYSTEM, ActivityCreate(kind="note", subject="Met", account_id=account.id), now=now
+    )
+    ticket = (await tickets.create_ticket(SYSTEM, TicketCreate(subject="Broken", requester_id=contact.id), now=now)).ticket
+    message = await tickets.add_message(SYSTEM, ticket.id, MessageCreate(kind="note", text="see file", attachments=[
+        AttachmentUpload(filename="log.txt", content_type="text/plain", content_base64=base64.b64encode(b"log").decode())
+    ]), now=now)
+    current = await tickets.get_ticket(ticket.id)
+    return {
+        "agent": agent.id, "team": team.id, "token": token.token.id, "account": account.id, "contact": contact.id,
+        "purchase": purchase.id, "field": field.id, "activity": activity.id, "ticket": ticket.id,
+        "ticket_version": current.version, "attachment": message.attachments[0].id,
+    }
+
+
+def _fill(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, dict):
+        return {key: _fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+        return ids[value[1:-1]]
+    return value
+
+
+# The one API route that answers without a login (tested in test_auth.py).
+PUBLIC_LOGIN = ("POST", "/api/auth/login")
+
+
+def _route_id(route: Route) -> str:
+    return f"{route.method} {route.path}"
+
+
+@pytest.mark.parametrize("role", [*ROLES, "anonymous"])
+@pytest.mark.parametrize("route", ROUTES, ids=_route_id)
+async def test_route_is_guarded_by_role(client: AsyncClient, agents: RoleAgents, clock, route: Route, role: str) -> None:
+    ids = await _seed(clock.now())
+    headers = {} if role == "anonymous" else agents.by_role(role).headers
+    response = await client.request(
+        route.method, route.path.format(**ids), json=_fill(route.body, ids), headers=headers
+    )
+    if role == "anonymous":
+        assert response.status_code == 401, response.text
+    elif RANK[role] >= RANK[route.minimum]:
+        assert 200 <= response.status_code < 300, response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["error"] == "permission_denied"
+
+
+def test_every_api_route_is_in_the_matrix(app: Litestar) -> None:
+    served = {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if route.path.startswith("/api") and method not in ("HEAD", "OPTIONS")
+    }
+    listed = {(route.method, _template(route.path)) for route in ROUTES}
+    assert served == listed | {PUBLIC_LOGIN}
+
+
+def _template(path: str) -> str:
+    """/api/tickets/{ticket} → the app's path template /api/tickets/{ticket_id:int}."""
+    names = {"agent": "agent_id", "team": "team_id", "token": "token_id", "account": "account_id",
+             "contact": "contact_id", "purchase": "purchase_id", "field": "field_id", "activity": "activity_id",
+             "ticket": "ticket_id", "attachment": "attachment_id"}
+    for short, full in names.items():
+        path = path.replace("{" + short + "}", "{" + full + ":int}")
+    return path.replace("/api/exports/tickets", "/api/exports/{kind:str}").replace(
+        "/api/audit/account/{account_id:int}", "/api/audit/{object_type:str}/{object_id:int}"
+    )
+
+
+async def test_openapi_lists_the_resources_with_operation_ids(client: AsyncClient) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    for resource in ("tickets", "accounts", "contacts", "purchases", "activities", "agents", "teams", "custom-fields"):
+        assert f"/api/{resource}" in schema["paths"]
+    operation_ids = [op["operationId"] for path in schema["paths"].values() for op in path.values()]
+    assert len(operation_ids) == len(set(operation_ids)) >= len(ROUTES)
+
+
