@@ -58,10 +58,11 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def clean_db(client: httpx.AsyncClient, clock: ShiftableClock) -> AsyncIterator[None]:
-    """A migrated, empty database for one test."""
+async def clean_db(client: httpx.AsyncClient, app: Litestar, clock: ShiftableClock) -> AsyncIterator[None]:
+    """A migrated, empty database (and a fresh login limiter) for one test."""
     await wipe_all_tables()
     client.cookies.clear()
+    app.state.login_limiter.clear()
     yield
     clock.offset = type(clock.offset)()
 

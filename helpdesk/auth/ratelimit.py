@@ -34,5 +34,5 @@ class AttemptLimiter:
     def record_failure(self, key: str) -> None:
         self._recent(key).append(self._clock.now())
 
-    def reset(self, key: str) -> None:
-        self._failures.pop(key, None)
+    def clear(self) -> None:
+        self._failures.clear()

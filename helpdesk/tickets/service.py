@@ -183,7 +183,7 @@ async def _conditions(actor: Actor, query: TicketQuery) -> list[Any]:
 
 def _text_condition(text: str) -> Any:
     """Number, subject, or the requester's name or address."""
-    pattern = customers._like(text.strip())
+    pattern = customers.contains_pattern(text.strip())
     condition = (
         Ticket.subject.ilike(pattern)
         | Ticket.requester.is_in(Contact.select(Contact.id).where(Contact.name.ilike(pattern)))
