@@ -16,6 +16,7 @@ from helpdesk.auth import service as auth
 from helpdesk.auth.schemas import AgentCreate, TeamCreate
 from helpdesk.customers import service as customers
 from helpdesk.customers.schemas import AccountCreate, ContactCreate, PurchaseCreate
+from helpdesk.db import unit_of_work
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
 
@@ -74,11 +75,13 @@ async def seed_demo(*, now: datetime, admin_password: str | None, seed: int = 42
             await auth.ensure_admin(DEMO_ADMIN_EMAIL, admin_password, name="Demo Admin", now=now)
         return DemoResult(created=False, admin_password=admin_password)
     password = admin_password or secrets.token_urlsafe(12)
-    await auth.ensure_admin(DEMO_ADMIN_EMAIL, password, name="Demo Admin", now=now)
     rng = random.Random(seed)
-    agent_ids = await _seed_agents(now)
-    contact_ids = await _seed_customers(rng, now)
-    await _seed_tickets(rng, now, agent_ids, contact_ids)
+    # One transaction: the demo appears whole or not at all.
+    async with unit_of_work():
+        await auth.ensure_admin(DEMO_ADMIN_EMAIL, password, name="Demo Admin", now=now)
+        agent_ids = await _seed_agents(now)
+        contact_ids = await _seed_customers(rng, now)
+        await _seed_tickets(rng, now, agent_ids, contact_ids)
     return DemoResult(created=True, admin_password=password)
 
 

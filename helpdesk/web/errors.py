@@ -54,27 +54,26 @@ def domain_error_handler(_: Request, exc: HelpdeskError) -> Response:
     return _json(status, {"error": exc.code, "detail": exc.detail, "field": exc.field, **exc.extra})
 
 
-def field_from_validation(exc: ValidationException) -> tuple[str | None, str]:
-    """The field a Litestar/msgspec validation error is about, and its message."""
-    problems = exc.extra if isinstance(exc.extra, list) else []
-    for problem in problems:
-        if not isinstance(problem, dict):
-            continue
-        message = str(problem.get("message", exc.detail))
-        key = problem.get("key")
-        if key:
-            return str(key), message
-        for pattern in (_UNKNOWN_FIELD, _MISSING_FIELD):
-            match = pattern.search(message)
-            if match:
-                prefix = _AT_PATH.search(message)
-                path = prefix.group(1) if prefix and prefix.group(1) else ""
-                return (f"{path}.{match.group(1)}" if path else match.group(1)), message
-        match = _AT_PATH.search(message)
-        if match:
-            return match.group(1) or "body", message
-        return "body", message
-    return None, exc.detail
+def field_from_validation(exc: ValidationException) -> tuple[str, str]:
+    """The field a Litestar/msgspec validation error is about, and its message.
+
+    Litestar names the parameter (``limit``, ``subject``); for problems with the body as a
+    whole (an unknown or missing field) it says ``data`` and msgspec's message names the field.
+    """
+    problems = [p for p in (exc.extra if isinstance(exc.extra, list) else []) if isinstance(p, dict)]
+    if not problems:
+        return "body", exc.detail
+    message = str(problems[0].get("message", exc.detail))
+    key = str(problems[0].get("key") or "")
+    named = _UNKNOWN_FIELD.search(message) or _MISSING_FIELD.search(message)
+    if named:
+        at = _AT_PATH.search(message)
+        prefix = at.group(1) if at and at.group(1) else ""
+        return (f"{prefix}.{named.group(1)}" if prefix else named.group(1)), message
+    if key and key != "data":
+        return key, message
+    at = _AT_PATH.search(message)
+    return (at.group(1) if at and at.group(1) else "body"), message
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response:
@@ -84,7 +83,7 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status >= 500:
         logger.error("server error: %s", exc.detail)
-    field = "body" if status in (413, 415) else None
+    field = "body" if status in (400, 413, 415) else None
     return _json(status, {"error": HTTP_ERROR_CODES.get(status, "error"), "detail": exc.detail, "field": field})
 
 
