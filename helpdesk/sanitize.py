@@ -32,15 +32,54 @@ _ATTRIBUTES["td"] = _ATTRIBUTES.get("td", set()) | {"nowrap"}
 # Layout and typography only: nothing that can load a resource or change positioning
 # outside the message pane.
 _STYLE_PROPERTIES = {
-    "background-color", "border", "border-bottom", "border-collapse", "border-color",
-    "border-left", "border-radius", "border-right", "border-spacing", "border-style",
-    "border-top", "border-width", "color", "direction", "display", "font", "font-family",
-    "font-size", "font-style", "font-variant", "font-weight", "height", "letter-spacing",
-    "line-height", "list-style-type", "margin", "margin-bottom", "margin-left",
-    "margin-right", "margin-top", "max-width", "min-width", "padding", "padding-bottom",
-    "padding-left", "padding-right", "padding-top", "table-layout", "text-align",
-    "text-decoration", "text-indent", "text-transform", "vertical-align", "white-space",
-    "width", "word-break", "word-spacing", "word-wrap",
+    "background-color",
+    "border",
+    "border-bottom",
+    "border-collapse",
+    "border-color",
+    "border-left",
+    "border-radius",
+    "border-right",
+    "border-spacing",
+    "border-style",
+    "border-top",
+    "border-width",
+    "color",
+    "direction",
+    "display",
+    "font",
+    "font-family",
+    "font-size",
+    "font-style",
+    "font-variant",
+    "font-weight",
+    "height",
+    "letter-spacing",
+    "line-height",
+    "list-style-type",
+    "margin",
+    "margin-bottom",
+    "margin-left",
+    "margin-right",
+    "margin-top",
+    "max-width",
+    "min-width",
+    "padding",
+    "padding-bottom",
+    "padding-left",
+    "padding-right",
+    "padding-top",
+    "table-layout",
+    "text-align",
+    "text-decoration",
+    "text-indent",
+    "text-transform",
+    "vertical-align",
+    "white-space",
+    "width",
+    "word-break",
+    "word-spacing",
+    "word-wrap",
 }
 # Old-browser script hooks and resource loads that may hide inside an allowed property.
 _DANGEROUS_STYLE = re.compile(r"url\s*\(|expression|javascript|vbscript|behavior|binding|@import|\\", re.I)
@@ -52,7 +91,7 @@ def _attribute_filter(allow_remote_images: bool):
     def keep(tag: str, attribute: str, value: str) -> str | None:
         lowered = value.strip().lower()
         if attribute == "src":
-            if lowered.startswith("cid:") or lowered.startswith("data:image/"):
+            if lowered.startswith(("cid:", "data:image/")):
                 return value
             if _REMOTE_SRC.match(lowered):
                 return value if allow_remote_images else None
@@ -91,14 +130,48 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> str:
 
 
 _BLOCK_TAGS = {
-    "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "div",
-    "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4",
-    "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table",
-    "tbody", "tfoot", "thead", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "tfoot",
+    "thead",
+    "tr",
+    "ul",
 }
 # Blocks that browsers set apart with vertical space: rendered with a blank line around them.
 _SPACED_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr", "dl"}
 _SKIPPED_TAGS = {"script", "style", "head", "title", "noscript", "template", "xml"}
+_MAX_QUOTE_PREFIX = 8
 _SPACES = re.compile(r"[ \t\r\n\f\v\u200b]+")
 
 
@@ -109,34 +182,42 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.lines: list[str] = []
         self.current: list[str] = []
+        self.current_has_text = False  # tracked, not recomputed: keeps long lines linear
         self.skip_depth = 0
         self.pre_depth = 0
         self.quote_depth = 0
         self.blank_pending = False
         self.last_line_depth = 0
 
+    def _quote_prefix(self) -> str:
+        # Capped so that hostile nesting cannot make the output grow quadratically.
+        return "> " * min(self.quote_depth, _MAX_QUOTE_PREFIX)
+
     def _has_content(self) -> bool:
-        return any(piece.strip() for piece in self.current)
+        return self.current_has_text
 
     def _finish_line(self) -> None:
         text = "".join(self.current)
         text = text.rstrip() if self.pre_depth else text.strip()
         self.current = []
-        self.lines.append(("> " * self.quote_depth + text).rstrip())
+        self.current_has_text = False
+        self.lines.append((self._quote_prefix() + text).rstrip())
         self.last_line_depth = self.quote_depth
 
     def _block_boundary(self, spaced: bool) -> None:
         if self._has_content():
             self._finish_line()
         self.current = []
+        self.current_has_text = False
         self.blank_pending = self.blank_pending or spaced
 
     def _emit(self, text: str) -> None:
         if self.blank_pending and self.lines and self.lines[-1].strip(" >"):
             same_depth = self.last_line_depth == self.quote_depth
-            self.lines.append(("> " * self.quote_depth).rstrip() if same_depth else "")
+            self.lines.append((self._quote_prefix()).rstrip() if same_depth else "")
         self.blank_pending = False
         self.current.append(text)
+        self.current_has_text = self.current_has_text or bool(text.strip())
 
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag in _SKIPPED_TAGS:

@@ -12,6 +12,7 @@ import base64
 import binascii
 import codecs
 import email
+import email.errors
 import email.header
 import email.policy
 import email.utils
@@ -109,14 +110,36 @@ class _Defects:
 
 # Labels mail software uses that Python does not know, or knows as a smaller charset.
 _CHARSET_ALIASES = {
-    "x-mac-cyrillic": "mac_cyrillic", "x-mac-roman": "mac_roman", "macintosh": "mac_roman",
-    "x-mac-greek": "mac_greek", "x-mac-turkish": "mac_turkish", "x-mac-ce": "mac_latin2",
-    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cn-gb": "gb18030", "euc-cn": "gb18030",
-    "ks_c_5601-1987": "cp949", "ks_c_5601": "cp949", "euc-kr": "cp949", "x-windows-949": "cp949",
-    "shift_jis": "cp932", "shift-jis": "cp932", "x-sjis": "cp932", "sjis": "cp932", "windows-31j": "cp932",
-    "iso-8859-8-i": "iso8859-8", "iso-8859-6-i": "iso8859-6", "windows-874": "cp874", "x-user-defined": "cp1252",
-    "unicode-1-1-utf-7": "utf-7", "utf8": "utf-8", "x-unicode20utf8": "utf-8", "ansi_x3.4-1968": "ascii",
-    "big5": "big5hkscs", "x-euc-tw": "big5hkscs",
+    "x-mac-cyrillic": "mac_cyrillic",
+    "x-mac-roman": "mac_roman",
+    "macintosh": "mac_roman",
+    "x-mac-greek": "mac_greek",
+    "x-mac-turkish": "mac_turkish",
+    "x-mac-ce": "mac_latin2",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cn-gb": "gb18030",
+    "euc-cn": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "euc-kr": "cp949",
+    "x-windows-949": "cp949",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "x-sjis": "cp932",
+    "sjis": "cp932",
+    "windows-31j": "cp932",
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "windows-874": "cp874",
+    "x-user-defined": "cp1252",
+    "unicode-1-1-utf-7": "utf-7",
+    "utf8": "utf-8",
+    "x-unicode20utf8": "utf-8",
+    "ansi_x3.4-1968": "ascii",
+    "big5": "big5hkscs",
+    "x-euc-tw": "big5hkscs",
 }
 # Western labels are decoded as windows-1252, as browsers do: mail labelled latin-1 or ascii
 # is, in practice, windows-1252 (smart quotes in 0x80-0x9F).
@@ -147,12 +170,14 @@ def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str]:
     """Text for `data` and the codec that produced it; never fails, never drops text.
 
     Order: declared charset → utf-8 → (declared, replacing bad bytes, for non-Western
-    charsets, whose text is otherwise lost) → windows-1252 → latin-1.
+    charsets, whose text is otherwise lost) → windows-1252 → latin-1. Declared ascii and
+    latin-1 are read as utf-8 → windows-1252 → latin-1.
     """
     declared = _codec_for(charset)
-    if declared in ("ascii", "iso8859-1"):
-        declared = "cp1252"
-    for codec in dict.fromkeys(filter(None, (declared, "utf-8"))):
+    # Western labels are often wrong, and valid UTF-8 with non-ASCII bytes is almost never
+    # really latin-1: read UTF-8 first, then windows-1252 (a superset browsers use for both).
+    order = ("utf-8", "cp1252") if declared in _WESTERN else (declared, "utf-8")
+    for codec in dict.fromkeys(filter(None, order)):
         try:
             return data.decode(codec), codec
         except (UnicodeDecodeError, LookupError):
@@ -170,8 +195,8 @@ def _decode_part_text(data: bytes, charset: str | None, where: str, defects: _De
     declared = _codec_for(charset)
     if charset and declared is None:
         defects.add(f"{where}: unknown charset {charset.strip()[:40]!r}, decoded as {used}")
-    elif declared and used not in (declared, "cp1252" if declared in _WESTERN else declared) and data.strip():
-        defects.add(f"{where}: not valid {declared}, decoded as {used}")
+    elif declared and used != declared and not (declared in _WESTERN and used == "cp1252") and not data.isascii():
+        defects.add(f"{where}: declared {charset.strip()[:40]!r}, decoded as {used}")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -266,17 +291,21 @@ class _Headers:
         return tuple(found)
 
     def _parse_addresses(self, name: str, value: str) -> list[Address]:
-        try:
-            header = _POLICY.header_factory(name, value)
-            parsed = [(item.display_name, item.addr_spec) for item in header.addresses]
-        except Exception as error:  # per-header boundary, as above
-            self._defects.add(f"{name}: unparsable address list ({type(error).__name__}), parsed leniently")
-            parsed = [(decode_header_leniently(display), spec) for display, spec in email.utils.getaddresses([value])]
+        if len(value) > _MAX_PARSED_HEADER:
+            self._defects.add(f"{name}: {len(value)} characters long, parsed leniently")
+            parsed = _lenient_addresses(value)
         else:
-            self._defects.add_email_defects(name, header.defects)
-            if any("\ufffd" in display for display, _ in parsed) and "\ufffd" not in value:
-                self._defects.add(f"{name}: undecodable display name, decoded leniently")
-                parsed = [(decode_header_leniently(display), spec) for display, spec in email.utils.getaddresses([value])]
+            try:
+                header = _POLICY.header_factory(name, value)
+                parsed = [(item.display_name, item.addr_spec) for item in header.addresses]
+            except Exception as error:  # per-header boundary, as above
+                self._defects.add(f"{name}: unparsable address list ({type(error).__name__}), parsed leniently")
+                parsed = _lenient_addresses(value)
+            else:
+                self._defects.add_email_defects(name, header.defects)
+                if any("\ufffd" in display for display, _ in parsed) and "\ufffd" not in value:
+                    self._defects.add(f"{name}: undecodable display name, decoded leniently")
+                    parsed = _lenient_addresses(value)
         return [
             Address(name=_CONTROL.sub("", display or "").strip(), address=spec.strip().lower())
             for display, spec in parsed
@@ -308,6 +337,35 @@ class _Headers:
                 # Some mailers omit the brackets: take bare tokens that look like ids.
                 ids.extend(token.strip(",;") for token in value.split() if "@" in token)
         return list(dict.fromkeys(ids))
+
+
+def _lenient_addresses(value: str) -> list[tuple[str, str]]:
+    """The compat32 address parser, or a plain scan when it fails (it recurses on some
+    inputs); display names decoded afterwards so a decoded comma cannot split an address."""
+    try:
+        pairs = email.utils.getaddresses([value]) if len(value) <= _MAX_PARSED_HEADER else _scan_addresses(value)
+    except Exception:  # per-header boundary: the caller has recorded the defect; scan instead
+        pairs = _scan_addresses(value)
+    return [(decode_header_leniently(display), spec) for display, spec in pairs]
+
+
+_ADDRESS_CHUNK = re.compile(r'(?:"(?:[^"\\]|\\.)*"|[^,"])+')
+_ANGLE_ADDRESS = re.compile(r"<([^<>\s]*)>")
+_BARE_ADDRESS = re.compile(r"[^\s<>(),;:\"]+@[^\s<>(),;:\"]+")
+
+
+def _scan_addresses(value: str) -> list[tuple[str, str]]:
+    """Linear, forgiving: one address per comma-separated chunk, quoted commas respected."""
+    pairs = []
+    for chunk in _ADDRESS_CHUNK.findall(value):
+        angle = _ANGLE_ADDRESS.search(chunk)
+        if angle:
+            pairs.append((chunk[: angle.start()].strip().strip('"').strip(), angle.group(1)))
+            continue
+        bare = _BARE_ADDRESS.search(chunk)
+        if bare:
+            pairs.append(("", bare.group(0)))
+    return pairs
 
 
 def _return_path(headers: _Headers) -> str | None:
@@ -362,7 +420,9 @@ def _part_info(part: Message, where: str, defects: _Defects) -> _PartInfo:
         defects.add(f"{where}: unparsable MIME headers ({type(error).__name__}), read leniently")
         return _lenient_part_info(part)
     filename = disposition_params.get("filename") or type_params.get("name")
-    if filename and ("=?" in filename or "\\" in _raw_header(part, "content-disposition") + _raw_header(part, "content-type")):
+    if filename and (
+        "=?" in filename or "\\" in _raw_header(part, "content-disposition") + _raw_header(part, "content-type")
+    ):
         filename = _raw_filename(part) or filename
     return _PartInfo(
         content_type,
@@ -433,9 +493,9 @@ def _lenient_base64(encoded: bytes) -> bytes:
     return base64.b64decode(cleaned)
 
 
-def _serialise(message: Message) -> bytes:
+def _serialise(message: Message, policy: email.policy.Policy) -> bytes:
     buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=_VERBATIM_POLICY).flatten(message)
+    BytesGenerator(buffer, mangle_from_=False, policy=policy).flatten(message)
     return buffer.getvalue()
 
 
@@ -444,11 +504,14 @@ def _message_part_bytes(part: Message, where: str, defects: _Defects) -> bytes:
     payload = part.get_payload()
     if not isinstance(payload, list):
         return _payload_bytes(part, where, defects)
-    try:
-        return b"".join(_serialise(inner) for inner in payload)
-    except Exception as error:  # per-part boundary: generator refuses some broken trees
-        defects.add(f"{where}: attached message could not be re-serialised ({type(error).__name__})")
-        return b""
+    for policy in (_VERBATIM_POLICY, email.policy.compat32):
+        try:
+            return b"".join(_serialise(inner, policy) for inner in payload)
+        except Exception as error:  # per-part boundary: the generator refuses some broken trees
+            defects.add(
+                f"{where}: attached message not re-serialisable with {type(policy).__name__} ({type(error).__name__})"
+            )
+    return b""
 
 
 @dataclass
@@ -464,8 +527,10 @@ class _Body:
     texts: list[str] = field(default_factory=list)
     htmls: list[str] = field(default_factory=list)
     attachments: list[_PendingAttachment] = field(default_factory=list)
+    content_types: set[str] = field(default_factory=set)  # of every part walked
 
     def extend(self, other: _Body, *, text: bool = True, html: bool = True) -> None:
+        self.content_types |= other.content_types
         if text:
             self.texts.extend(other.texts)
         if html:
@@ -490,6 +555,7 @@ class _BodyWalker:
             return body
         self.defects.add_email_defects(where, part.defects)
         info = _part_info(part, where, self.defects)
+        body.content_types.add(info.content_type)
         maintype, _, subtype = info.content_type.partition("/")
         payload = part.get_payload()
         if maintype == "multipart" and isinstance(payload, list):
@@ -521,11 +587,7 @@ class _BodyWalker:
         content = _payload_bytes(part, where, self.defects)
         attachment = _PendingAttachment(info.filename, info.content_type, info.content_id, content)
         # As in JMAP: a named text part is body only when it opens its multipart.
-        is_body = (
-            info.content_type in _BODY_TYPES
-            and info.disposition != "attachment"
-            and (not info.filename or first)
-        )
+        is_body = info.content_type in _BODY_TYPES and info.disposition != "attachment" and (not info.filename or first)
         if not is_body:
             body.attachments.append(attachment)
             return
@@ -551,8 +613,8 @@ def _with_recovered_boundary(part: Message, content_type: str) -> Message | None
     if not match or not isinstance(payload, str):
         return None
     boundary = match.group(1) or match.group(2)
-    data = payload.encode("ascii", "surrogateescape")
-    if f"--{boundary}".encode("ascii", "replace") not in data:
+    data = payload.encode("utf-8", "surrogateescape")  # surrogates are the original 8-bit bytes
+    if f"--{boundary}".encode("utf-8", "surrogateescape") not in data:
         return None
     header = f'Content-Type: {content_type}; boundary="{boundary}"\r\n\r\n'.encode("ascii", "replace")
     return email.message_from_bytes(header + data, policy=_POLICY)
@@ -726,10 +788,17 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedMa
     html = sanitize_html(raw_html) if body.htmls else None
 
     from_address = senders[0].address if senders else None
-    auto_generated = classify(headers.text, subject=subject, from_address=from_address, return_path=return_path)
+    auto_generated = classify(
+        headers.text,
+        subject=subject,
+        from_address=from_address,
+        return_path=return_path,
+        has_delivery_status="message/delivery-status" in body.content_types,
+    )
     bounced = (
-        bounced_message_ids(message, in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else None,
-                            references=references, body_text=text)
+        bounced_message_ids(
+            message, in_reply_to=in_reply_to_ids[0] if in_reply_to_ids else None, references=references, body_text=text
+        )
         if auto_generated == "bounce" and not too_large
         else ()
     )

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import re
 
-# Words that end a reply header ("On <date>, <name> wrote:") in the languages we meet most.
+# The verb of a reply header ("On <date>, <name> wrote:", "Am <date> schrieb <name>:").
 _WROTE = (
     r"wrote|writes|schrieb|schreef|a\s+écrit|a\s+ecrit|écrit|escribió|escribio|ha\s+scritto|scrisse|"
     r"skrev|kirjoitti|escreveu|napisał|napisal|napsal|написал|написала|пишет|yazdı|írta|"
     r"kirjutas|rašė|写道|寫道|のメッセージ|님이\s+작성"
 )
+_WROTE_WORD = re.compile(rf"(?<!\w)(?:{_WROTE})(?!\w)", re.I)
 _WROTE_END = re.compile(rf"(?:{_WROTE})\s*:?\s*$", re.I)
-# First words of a reply header: "On", its translations, or a date ("02.04.2012 14:20 …").
+_ENDS_WITH_COLON = re.compile(r":\s*$")
+# First words of a reply header: "On", its translations, or a date ("02.04.2012 14:20 …",
+# "tir. 18. apr. 2017 …", "pe 20. lokakuuta …").
 _HEADER_START = re.compile(
-    r"^\s*(?:>\s*)*(?:On|Am|Le|El|Il|Op|Em|Den|På|Dne|W\s+dniu|Dana|Pada|Vào|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|"
-    r"\d{4}年|\d{1,2}\s+\w+\.?\s+\d{4})\b",
+    r"^\s*(?:>\s*)*(?:(?:On|Am|Le|El|Il|Op|Em|Den|På|Dne|W\s+dniu|Dana|Pada|Vào)\b|"
+    r"(?:\w{1,4}\.?,?\s+)?\d{1,4}[./\- ]|\d{4}年)",
     re.I,
 )
+# A header without a verb, as Yandex and others write it: a date first, an address last.
+_DATED_ADDRESS_HEADER = re.compile(r"^\s*\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b.*@.*:\s*$")
 _HEADER_MAX_LINES = 3
 _HEADER_MAX_CHARS = 300
 
@@ -29,26 +34,31 @@ _ORIGINAL_MESSAGE = re.compile(
     r"^\s*-{2,}\s*(?:Original\s+Message|Ursprüngliche\s+Nachricht|Message\s+d'origine|Mensaje\s+original|"
     r"Messaggio\s+originale|Oorspronkelijk\s+bericht|Original\s+meddelelse|Originalmeddelande|"
     r"Opprinnelig\s+melding|Alkuperäinen\s+viesti|Mensagem\s+original|Исходное\s+сообщение|"
-    r"Původní\s+zpráva|Wiadomość\s+oryginalna|Originalnachricht)\s*-{2,}\s*$",
+    r"Původní\s+zpráva|Wiadomość\s+oryginalna|Originalnachricht|Oprindelig\s+besked|"
+    r"Ursprungligt\s+meddelande|Originalt\s+meddelande|Oryginalna\s+wiadomość)\s*-{2,}\s*$",
     re.I,
 )
 _UNDERSCORE_SEPARATOR = re.compile(r"^\s*_{30,}\s*$")
 _FIELD_NAMES = {
     "from": r"From|Von|De|Van|Fra|Från|Da|Od|Lähettäjä|От|Kimden|Feladó",
-    "sent": r"Sent|Date|Gesendet|Datum|Envoyé|Date\s+d'envoi|Enviado|Enviada|Fecha|Verzonden|Sendt|Skickat|"
+    "sent": r"Sent|Date|Gesendet|Datum|Envoyé(?:\s+le)?|Date\s+d'envoi|Enviado|Enviada|Fecha|Verzonden|Sendt|Skickat|"
     r"Inviato|Data|Lähetetty|Отправлено|Дата|Odesláno|Tarih|Elküldve",
     "to": r"To|An|À|A|Para|Aan|Til|Till|Vastaanottaja|Кому|Komu|Kime|Címzett",
     "subject": r"Subject|Betreff|Objet|Asunto|Assunto|Onderwerp|Emne|Ämne|Oggetto|Aihe|Тема|Předmět|Temat|Konu|Tárgy",
     "cc": r"Cc|Kopie|Copie",
 }
 _FIELD = re.compile(
-    r"^\s*\*?(?:" + "|".join(f"(?P<{kind}>{names})" for kind, names in _FIELD_NAMES.items()) + r")\s*:\*?(?:\s|$)",
+    r"^\s*\*?(?:" + "|".join(f"(?P<{kind}>{names})" for kind, names in _FIELD_NAMES.items()) + r")\s*:\*?",
     re.I,
 )
 _FIELD_BLOCK_LINES = 6
-_FORWARD_MARKER = re.compile(r"forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|begin\s+forwarded", re.I)
+_FORWARD_MARKER = re.compile(
+    r"forwarded\s+message|weitergeleitete\s+nachricht|message\s+transféré|begin\s+forwarded", re.I
+)
 # A line that introduces the closing quote without a "wrote" word ("26.06.2014, 14:41, Bob <b@x>:").
 _ATTRIBUTION = re.compile(r"(?:@|\d{1,2}:\d{2}).*:\s*$")
+# What Outlook and others leave above a quoted header: "-----", "_____", "=====".
+_SEPARATOR_LINE = re.compile(r"^\s*[-_=*]{3,}\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 _QUOTED = re.compile(r"^\s*>")
 
@@ -58,20 +68,28 @@ def _is_blank(line: str) -> bool:
 
 
 def _reply_header_start(lines: list[str], index: int) -> int | None:
-    """If a reply header ends on `lines[index]`, the index of its first line."""
+    """If a reply header ends on `lines[index]`, the index of its first line.
+
+    A header ends with a colon and names the verb ("wrote", "schrieb", …) and starts like a
+    date or with "On"/"Am"/"Le"…; it may wrap over up to three lines."""
     line = lines[index]
-    if len(line) > _HEADER_MAX_CHARS or not _WROTE_END.search(line):
-        return None
-    if not line.rstrip().endswith(":") and not _next_is_quoted(lines, index):
+    if len(line) > _HEADER_MAX_CHARS or not (_ENDS_WITH_COLON.search(line) or _WROTE_END.search(line)):
         return None
     for back in range(_HEADER_MAX_LINES):
-        candidate = index - back
-        if candidate < 0 or _is_blank(lines[candidate]):
+        start = index - back
+        if start < 0 or _is_blank(lines[start]):
             break
-        if _HEADER_START.match(lines[candidate]):
-            return candidate
+        joined = " ".join(lines[start : index + 1])
+        if len(joined) > _HEADER_MAX_CHARS:
+            break
+        if not _HEADER_START.match(lines[start]):
+            continue
+        if _WROTE_WORD.search(joined) and (_ENDS_WITH_COLON.search(joined) or _next_is_quoted(lines, index)):
+            return start
+        if _DATED_ADDRESS_HEADER.match(joined):
+            return start
     # "<name> wrote:" without a date counts only when quoted text follows.
-    return index if _next_is_quoted(lines, index) else None
+    return index if _WROTE_END.search(line) and _next_is_quoted(lines, index) else None
 
 
 def _next_is_quoted(lines: list[str], index: int) -> bool:
@@ -138,6 +156,8 @@ def _skip_leading_quote(lines: list[str]) -> int:
         return 0
     while index < len(lines) and (_QUOTED.match(lines[index]) or _is_blank(lines[index])):
         index += 1
+    if header_end is None and any(_QUOTED.match(line) for line in lines[index:]):
+        return 0  # quotes interleaved with answers: an inline reply, keep it whole
     return index if index < len(lines) else 0
 
 
@@ -172,7 +192,10 @@ def split_reply(text: str) -> str:
     start = _skip_leading_quote(lines)
     cut = _cut_index(lines, start)
     candidate = lines[start:cut] if cut is not None else lines[start:]
-    new_text = "\n".join(_drop_trailing_quote(candidate)).strip("\n").rstrip()
+    kept = _drop_trailing_quote(candidate)
+    while kept and (_is_blank(kept[-1]) or _SEPARATOR_LINE.match(kept[-1])):
+        kept.pop()
+    new_text = "\n".join(kept).strip("\n").rstrip()
     if not new_text.strip():
         return text
     return new_text
