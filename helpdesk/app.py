@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,8 @@ from helpdesk.customers.controllers import (
     PurchaseController,
 )
 from helpdesk.exports.controllers import ExportController
+from helpdesk.inbox.controllers import InboundMailController, MailboxController
+from helpdesk.inbox.worker import InboxWorker
 from helpdesk.overview.controllers import OverviewController
 from helpdesk.settings import Settings
 from helpdesk.tickets.controllers import (
@@ -81,9 +84,13 @@ def create_app(
         if not settings.uses_postgres:
             # The embedded default migrates itself; PostgreSQL deployments run `helpdesk migrate`.
             await db.migrate()
+        background = asyncio.create_task(InboxWorker(clock).run()) if settings.run_background_tasks else None
         try:
             yield
         finally:
+            if background:
+                background.cancel()
+                await asyncio.gather(background, return_exceptions=True)
             await db.stop(engine)
 
     state = State(
@@ -102,6 +109,7 @@ def create_app(
             AccountController, ContactController, PurchaseController, CustomFieldController,
             TicketController, AttachmentController, ReportController,
             ActivityController, OverviewController, ExportController, AuditController,
+            MailboxController, InboundMailController,
         ],
         dependencies={
             "actor": Provide(provide_actor, sync_to_thread=False),

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -116,6 +117,102 @@ def cmd_inbox_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inbox_import(args: argparse.Namespace) -> int:
+    from helpdesk.inbox.importer import import_path
+
+    outcome = asyncio.run(_with_database(_settings(), lambda: import_path(Path(args.path), SystemClock())))
+    print(json.dumps(dict(sorted(outcome.items()))))
+    return 1 if outcome.get("failed") or outcome.get("quarantined") else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from helpdesk.inbox.worker import InboxWorker
+
+    settings = _settings()
+
+    async def work() -> None:
+        worker = asyncio.create_task(InboxWorker(SystemClock()).run())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+    print("helpdesk worker running (mail intake)", flush=True)
+    asyncio.run(_with_database(settings, work))
+    return 0
+
+
+MAILBOX_FIELDS = {
+    # flag: (schema field, type, help)
+    "--name": ("name", str, "a name for the mailbox"),
+    "--address": ("addresses", "list", "an address it receives for (repeat for several)"),
+    "--imap-host": ("imap_host", str, "IMAP server host"),
+    "--imap-port": ("imap_port", int, "IMAP server port (993 for TLS, 143 for STARTTLS or none)"),
+    "--imap-security": ("imap_security", ["tls", "starttls", "none"], "tls, starttls, or none (loopback hosts only)"),
+    "--imap-username": ("imap_username", str, "IMAP login"),
+    "--password-env": ("password_env", str, "read the password from this environment variable"),
+    "--password-file": ("password_file", str, "read the password from this file"),
+    "--folder": ("folder", str, "folder to read (default INBOX)"),
+    "--after-ingest": ("after_ingest", ["flag", "move"], "flag ingested mail, or move it (see --move-to)"),
+    "--move-to": ("move_to_folder", str, "folder to move ingested mail to"),
+    "--default-team": ("default_team_id", int, "team id for new tickets"),
+    "--default-priority": ("default_priority", ["low", "normal", "high", "urgent"], "priority for new tickets"),
+    "--enabled": ("enabled", ["true", "false"], "poll this mailbox (true/false)"),
+}
+
+
+def _mailbox_flags(parser: argparse.ArgumentParser) -> None:
+    for flag, (_, kind, text) in MAILBOX_FIELDS.items():
+        if kind == "list":
+            parser.add_argument(flag, action="append", help=text)
+        elif isinstance(kind, list):
+            parser.add_argument(flag, choices=kind, help=text)
+        else:
+            parser.add_argument(flag, type=kind, help=text)
+
+
+def _mailbox_values(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for flag, (field, kind, _) in MAILBOX_FIELDS.items():
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value is not None:
+            values[field] = value == "true" if kind == ["true", "false"] else value
+    return values
+
+
+def cmd_mailbox(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from helpdesk.inbox import service
+    from helpdesk.inbox.schemas import MailboxCreate, MailboxUpdate
+
+    now = SystemClock().now()
+
+    async def act() -> Any:
+        if args.mailbox_command == "list":
+            return await service.list_mailboxes(SYSTEM)
+        if args.mailbox_command == "add":
+            return await service.create_mailbox(SYSTEM, msgspec.convert(_mailbox_values(args), MailboxCreate), now=now)
+        if args.mailbox_command == "update":
+            return await service.update_mailbox(SYSTEM, args.id, msgspec.convert(_mailbox_values(args), MailboxUpdate),
+                                                now=now)
+        if args.mailbox_command == "remove":
+            await service.delete_mailbox(SYSTEM, args.id, now=now)
+            return {"removed": args.id}
+        return await asyncio.to_thread(service.check_connection, await service.mailbox_row(args.id))
+
+    try:
+        result = asyncio.run(_with_database(_settings(), act))
+    except msgspec.ValidationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(msgspec.to_builtins(result), indent=2, default=str))
+    return 0 if getattr(result, "ok", True) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from helpdesk.exports.service import EXPORTS
 
@@ -131,6 +228,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    commands.add_parser("worker", help="run the background workers (mail intake) without the web app").set_defaults(
+        handler=cmd_worker
+    )
+
+    mailbox = commands.add_parser("mailbox", help="manage the IMAP mailboxes mail is read from")
+    mailbox_commands = mailbox.add_subparsers(dest="mailbox_command", required=True)
+    mailbox_commands.add_parser("list", help="list mailboxes with their health").set_defaults(handler=cmd_mailbox)
+    add = mailbox_commands.add_parser("add", help="add a mailbox")
+    _mailbox_flags(add)
+    add.set_defaults(handler=cmd_mailbox)
+    update = mailbox_commands.add_parser("update", help="change a mailbox's settings")
+    update.add_argument("id", type=int)
+    _mailbox_flags(update)
+    update.set_defaults(handler=cmd_mailbox)
+    for name, text in (("remove", "remove a mailbox (stored mail is kept)"), ("test", "log in and report what is there")):
+        command = mailbox_commands.add_parser(name, help=text)
+        command.add_argument("id", type=int)
+        command.set_defaults(handler=cmd_mailbox)
 
     admin = commands.add_parser("create-admin", help="create an admin, or reset an admin's password")
     admin.add_argument("--email", help="the admin's email (prompted when missing)")
@@ -151,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse = inbox.add_parser("parse", help="parse mail files and print one JSON object per file")
     parse.add_argument("files", nargs="+", metavar="FILE")
     parse.set_defaults(handler=cmd_inbox_parse)
+    importer = inbox.add_parser("import", help="ingest .eml files, mbox files or a directory of them (maildir too)")
+    importer.add_argument("path", metavar="PATH")
+    importer.set_defaults(handler=cmd_inbox_import)
     return parser
 
 

@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "helpdesk.customers.piccolo_app",
         "helpdesk.tickets.piccolo_app",
         "helpdesk.activities.piccolo_app",
+        "helpdesk.inbox.piccolo_app",
     ]
 )

@@ -68,7 +68,9 @@ class MessageRead(msgspec.Struct, kw_only=True):
     in_reply_to: str | None
     references: list[str]
     text: str
+    new_text: str  # the newly written part, without quoted history or signature
     html: str | None
+    auto_generated: str
     created_at: datetime
     delivery_state: str | None
     delivery_error: str | None

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -232,7 +233,8 @@ def _message_read(row: dict[str, Any], attachments: list[AttachmentRead]) -> Mes
         id=row["id"], ticket_id=row["ticket"], kind=row["kind"], author_agent_id=row["author_agent"],
         author_contact_id=row["author_contact"], from_name=row["from_name"], from_address=row["from_address"],
         to=row["to_addresses"], cc=row["cc_addresses"], subject=row["subject"], message_id=row["message_id"],
-        in_reply_to=row["in_reply_to"], references=row["references"], text=row["text_body"], html=row["html_body"],
+        in_reply_to=row["in_reply_to"], references=row["references"], text=row["text_body"], new_text=row["new_text"],
+        html=row["html_body"], auto_generated=row["auto_generated"],
         created_at=row["created_at"], delivery_state=row["delivery_state"], delivery_error=row["delivery_error"],
         thread_reason=row["thread_reason"], thread_ref=row["thread_ref"], attachments=attachments,
     )
@@ -323,7 +325,8 @@ async def create_ticket(actor: Actor, data: TicketCreate, *, now: datetime) -> T
         await _set_tags(ticket_id, data.tags)
         if data.text or data.html:
             await do_insert_message(
-                ticket_id, kind="customer" if requester else "note", now=now, text=data.text, html=data.html,
+                ticket_id, kind="customer" if requester else "note", now=now, text=data.text,
+                safe_html=sanitize_html(data.html) if data.html else None,
                 author_contact_id=requester_id, author_agent_id=None if requester else actor.agent_id,
                 from_name=requester.name if requester else "", from_address=requester.emails[0] if requester else "",
                 subject=data.subject, thread_reason="api", message_id=new_message_id(now),
@@ -355,25 +358,26 @@ async def do_insert_ticket(
 
 
 async def do_insert_message(
-    ticket_id: int, *, kind: str, now: datetime, text: str, html: str | None = None,
+    ticket_id: int, *, kind: str, now: datetime, text: str, safe_html: str | None = None, new_text: str | None = None,
     author_agent_id: int | None = None, author_contact_id: int | None = None, from_name: str = "",
     from_address: str = "", to: list[str] | None = None, cc: list[str] | None = None, subject: str = "",
     message_id: str | None = None, in_reply_to: str | None = None, references: list[str] | None = None,
-    delivery_state: str | None = None, thread_reason: str = "", thread_ref: str = "",
-    attachments: list[tuple[str, str, bytes, str | None, bool]] = (),
+    delivery_state: str | None = None, thread_reason: str = "", thread_ref: str = "", auto_generated: str = "none",
+    attachments: Sequence[tuple[str, str, bytes, str | None, bool]] = (),
 ) -> int:
     """Insert a message (and its attachments) inside the caller's unit of work.
 
-    ``html`` must already be sanitised by the caller's boundary or is sanitised here;
-    attachments are (filename, content type, content, content id, inline).
+    ``safe_html`` is HTML already sanitised where it entered (sanitising is the costly step,
+    so it happens once); attachments are (filename, content type, content, content id, inline).
     """
     [row] = await Message.insert(
         Message(
             ticket=ticket_id, kind=kind, author_agent=author_agent_id, author_contact=author_contact_id,
             from_name=from_name, from_address=from_address, to_addresses=to or [], cc_addresses=cc or [],
             subject=subject, message_id=message_id, in_reply_to=in_reply_to, references=references or [],
-            text_body=text, html_body=sanitize_html(html) if html else None, created_at=now,
+            text_body=text, new_text=text if new_text is None else new_text, html_body=safe_html, created_at=now,
             delivery_state=delivery_state, thread_reason=thread_reason, thread_ref=thread_ref,
+            auto_generated=auto_generated,
         )
     ).run()
     for filename, content_type, content, content_id, inline in attachments:
@@ -471,7 +475,8 @@ async def add_message(actor: Actor, ticket_id: int, data: MessageCreate, *, now:
             raise ValidationFailed("closed tickets take no new messages", field="ticket_id")
         to = [ticket.requester.email] if data.kind == "reply" and ticket.requester and ticket.requester.email else []
         message_id = await do_insert_message(
-            ticket_id, kind=data.kind, now=now, text=data.text, html=data.html, author_agent_id=actor.agent_id,
+            ticket_id, kind=data.kind, now=now, text=data.text,
+            safe_html=sanitize_html(data.html) if data.html else None, author_agent_id=actor.agent_id,
             to=to, subject=ticket.subject, message_id=new_message_id(now),
             delivery_state="queued" if data.kind == "reply" else None, attachments=uploads,
         )

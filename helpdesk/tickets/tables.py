@@ -60,8 +60,11 @@ class Message(Table, tablename="message"):
     message_id = Varchar(length=500, null=True, default=None, index=True)
     in_reply_to = Varchar(length=500, null=True, default=None)
     references = JSON(default=[])
-    text_body = Text(default="")
+    text_body = Text(default="")  # the whole text, quoted history included
+    new_text = Text(default="")  # what the author just wrote, for display
     html_body = Text(null=True, default=None)  # sanitised on the way in
+    # none, auto_reply, bounce, bulk or list: machine mail never triggers automatic answers.
+    auto_generated = Varchar(length=12, default="none")
     created_at = Timestamptz()
     delivery_state = Varchar(length=10, null=True, default=None)  # queued, sent, failed, bounced
     delivery_error = Text(null=True, default=None)

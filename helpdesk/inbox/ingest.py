@@ -1,0 +1,348 @@
+"""The one way mail enters: store the raw bytes, then turn them into a ticket message.
+
+Whatever delivers mail (the IMAP poller, a file import) calls ``store_received`` and then
+``ingest``. Storing is idempotent on (source, UIDVALIDITY, UID) and on (source, Message-ID),
+so a second delivery is a no-op; ingesting is one transaction, so a mail is either wholly on
+a ticket or not at all; a failure keeps the raw mail for retry with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import helpdesk.audit.service as audit_service
+from helpdesk.actors import SYSTEM
+from helpdesk.customers import service as customers
+from helpdesk.db import unit_of_work
+from helpdesk.events import Event, publish_on_commit
+from helpdesk.inbox.parse import ParsedMail, parse_message, synthetic_message_id
+from helpdesk.inbox.tables import InboundMail, Mailbox
+from helpdesk.inbox.threading import (
+    Ignore,
+    JoinTicket,
+    MailFacts,
+    NewTicket,
+    TicketFacts,
+    decide,
+    subject_token,
+)
+from helpdesk.tickets import service as tickets
+from helpdesk.tickets.numbers import ticket_id_from_number, ticket_number
+from helpdesk.tickets.status import status_after_customer_message
+from helpdesk.tickets.tables import Message, Ticket, TicketParticipant
+
+logger = logging.getLogger(__name__)
+
+LOOP_HEADER_VALUE = "helpdesk"
+MAX_ATTEMPTS = 5
+IMPORT_SOURCE = "import"
+
+
+def source_for_mailbox(mailbox_id: int) -> str:
+    return f"mailbox:{mailbox_id}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff: 1, 2, 4, 8 … minutes, capped at an hour."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+@dataclass(frozen=True)
+class Received:
+    """One mail as fetched, parsed (or not, when parsing itself failed)."""
+
+    raw: bytes
+    uid: int | None = None
+    parsed: ParsedMail | None = None
+    parse_error: str | None = None
+
+
+def parse_received(raw: bytes, uid: int | None = None) -> Received:
+    try:
+        return Received(raw=raw, uid=uid, parsed=parse_message(raw))
+    except Exception as error:  # boundary: a parser bug must not lose the mail
+        return Received(raw=raw, uid=uid, parse_error=f"parse failed: {type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class Stored:
+    inbound_id: int
+    created: bool
+    state: str
+
+
+async def store_received(
+    source: str, mails: list[Received], *, now: datetime, mailbox_id: int | None = None,
+    uidvalidity: int | None = None,
+) -> list[Stored]:
+    """Store raw mails (one transaction) and advance the mailbox checkpoint with them."""
+    stored: list[Stored] = []
+    async with unit_of_work():
+        for mail in mails:
+            stored.append(await _store_one(source, mail, now=now, mailbox_id=mailbox_id, uidvalidity=uidvalidity))
+        uids = [mail.uid for mail in mails if mail.uid is not None]
+        if mailbox_id is not None and uids:
+            await Mailbox.update({Mailbox.uidvalidity: uidvalidity, Mailbox.last_uid: max(uids)}).where(
+                (Mailbox.id == mailbox_id) & (Mailbox.last_uid < max(uids))
+            ).run()
+    return stored
+
+
+async def _store_one(
+    source: str, mail: Received, *, now: datetime, mailbox_id: int | None, uidvalidity: int | None
+) -> Stored:
+    message_id = mail.parsed.message_id if mail.parsed else synthetic_message_id(mail.raw)
+    if mail.uid is not None:
+        same_uid = await InboundMail.select(InboundMail.id, InboundMail.state).where(
+            (InboundMail.source == source) & (InboundMail.uidvalidity == uidvalidity) & (InboundMail.uid == mail.uid)
+        ).first().run()
+        if same_uid:
+            return Stored(same_uid["id"], False, same_uid["state"])
+    same_id = await InboundMail.select(InboundMail.id, InboundMail.state, InboundMail.server_state).where(
+        (InboundMail.source == source) & (InboundMail.message_id == message_id)
+    ).first().run()
+    if same_id:
+        if mail.uid is not None:
+            # The same mail under a new UID (UIDVALIDITY changed, or delivered twice): remember
+            # where it is now, so the server-side flag or move still reaches it.
+            await InboundMail.update({
+                InboundMail.uidvalidity: uidvalidity, InboundMail.uid: mail.uid,
+                InboundMail.server_state: "pending" if same_id["state"] in ("processed", "ignored") else "none",
+            }).where(InboundMail.id == same_id["id"]).run()
+        return Stored(same_id["id"], False, same_id["state"])
+    [row] = await InboundMail.insert(
+        InboundMail(
+            source=source, mailbox=mailbox_id, uidvalidity=uidvalidity, uid=mail.uid, message_id=message_id[:500],
+            sha256=hashlib.sha256(mail.raw).hexdigest(), size=len(mail.raw), raw=mail.raw, state="received",
+            received_at=now,
+        )
+    ).run()
+    return Stored(row["id"], True, "received")
+
+
+async def ingest_stored(
+    inbound_id: int, received: Received, *, now: datetime, rules: MailboxRules | None = None
+) -> str:
+    """Ingest one stored mail; on an unexpected error record it for retry. Returns the new state."""
+    if received.parsed is None:
+        return await _record_failure(inbound_id, received.parse_error or "parse failed", now=now)
+    try:
+        return await ingest(inbound_id, received.parsed, now=now, rules=rules)
+    except Exception as error:  # boundary: one poison mail must not stop the mails behind it
+        logger.exception("ingesting inbound mail %s failed", inbound_id)
+        return await _record_failure(inbound_id, f"{type(error).__name__}: {error}", now=now)
+
+
+async def _record_failure(inbound_id: int, error: str, *, now: datetime) -> str:
+    async with unit_of_work():
+        row = await InboundMail.select(InboundMail.attempts).where(InboundMail.id == inbound_id).first().run()
+        attempts = row["attempts"] + 1
+        state = "quarantined" if attempts >= MAX_ATTEMPTS else "failed"
+        await InboundMail.update({
+            InboundMail.state: state, InboundMail.error: error[:2000], InboundMail.attempts: attempts,
+            InboundMail.next_attempt_at: None if state == "quarantined" else now + retry_delay(attempts),
+        }).where(InboundMail.id == inbound_id).run()
+    logger.warning("inbound mail %s %s after %s attempt(s)", inbound_id, state, attempts)
+    return state
+
+
+@dataclass(frozen=True)
+class MailboxRules:
+    """What a mailbox decides for the tickets it opens."""
+
+    mailbox_id: int | None
+    our_addresses: frozenset[str]
+    default_team_id: int | None = None
+    default_priority: str = "normal"
+
+
+async def rules_for(mailbox_id: int | None) -> MailboxRules:
+    mailboxes = await Mailbox.select(Mailbox.id, Mailbox.addresses, Mailbox.default_team, Mailbox.default_priority).output(
+        load_json=True
+    ).run()
+    ours = frozenset(address.lower() for mailbox in mailboxes for address in mailbox["addresses"])
+    own = next((m for m in mailboxes if m["id"] == mailbox_id), None)
+    if own is None:
+        return MailboxRules(mailbox_id=None, our_addresses=ours)
+    return MailboxRules(mailbox_id=mailbox_id, our_addresses=ours, default_team_id=own["default_team"],
+                        default_priority=own["default_priority"])
+
+
+async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: MailboxRules | None = None) -> str:
+    """Turn a stored mail into a ticket message, in one transaction. Returns the new state."""
+    async with unit_of_work():
+        row = await InboundMail.select(InboundMail.state, InboundMail.mailbox).where(
+            InboundMail.id == inbound_id
+        ).first().run()
+        if row["state"] in ("processed", "ignored", "quarantined"):
+            return row["state"]  # already done by an earlier run: a retry is a no-op
+        rules = rules or await rules_for(row["mailbox"])
+        if parsed.too_large:
+            await _finish(inbound_id, "quarantined", now=now, error="too large: only the headers were read",
+                          reason="too_large", server_action=False)
+            return "quarantined"
+        facts = _facts(parsed, rules)
+        decision = decide(
+            facts,
+            tickets_by_message_id=await _tickets_by_message_id([*facts.references, *([facts.in_reply_to] if facts.in_reply_to else [])]),
+            tickets_by_number=await _tickets_by_number(subject_token(parsed.subject)),
+        )
+        await _mark_bounced(parsed)
+        if isinstance(decision, Ignore):
+            await _finish(inbound_id, "ignored", now=now, reason=decision.reason, server_action=rules.mailbox_id is not None)
+            logger.info("inbound mail %s ignored: %s", inbound_id, decision.reason)
+            return "ignored"
+        ticket_id, message_id = await _add_to_ticket(decision, parsed, rules, now=now)
+        await _finish(inbound_id, "processed", now=now, reason=decision.reason, ticket_id=ticket_id,
+                      message_id=message_id, server_action=rules.mailbox_id is not None)
+        if rules.mailbox_id is not None:
+            await Mailbox.update({Mailbox.ingested_count: Mailbox.ingested_count + 1}).where(
+                Mailbox.id == rules.mailbox_id
+            ).run()
+    logger.info("inbound mail %s → ticket %s (%s)", inbound_id, ticket_number(ticket_id), decision.reason)
+    return "processed"
+
+
+def _facts(parsed: ParsedMail, rules: MailboxRules) -> MailFacts:
+    # A bounce names our original in its report part; look that up like a reference.
+    references = tuple(dict.fromkeys([*parsed.references, *parsed.bounced_message_ids]))
+    return MailFacts(
+        sender=parsed.from_.address if parsed.from_ else None,
+        subject=parsed.subject,
+        in_reply_to=parsed.in_reply_to,
+        references=references,
+        auto_generated=parsed.auto_generated,
+        has_our_loop_header=parsed.loop_header is not None and parsed.loop_header.strip() == LOOP_HEADER_VALUE,
+    )
+
+
+async def _participants(ticket_ids: list[int]) -> dict[int, frozenset[str]]:
+    addresses: dict[int, set[str]] = {ticket_id: set() for ticket_id in ticket_ids}
+    if not ticket_ids:
+        return {}
+    for row in await TicketParticipant.select(TicketParticipant.ticket, TicketParticipant.address).where(
+        TicketParticipant.ticket.is_in(ticket_ids)
+    ).run():
+        addresses[row["ticket"]].add(row["address"])
+    return {ticket_id: frozenset(found) for ticket_id, found in addresses.items()}
+
+
+async def _ticket_facts(ticket_ids: list[int]) -> dict[int, TicketFacts]:
+    if not ticket_ids:
+        return {}
+    rows = await Ticket.select(Ticket.id, Ticket.status).where(Ticket.id.is_in(ticket_ids)).run()
+    participants = await _participants(ticket_ids)
+    return {
+        row["id"]: TicketFacts(id=row["id"], number=ticket_number(row["id"]), status=row["status"],
+                               participants=participants.get(row["id"], frozenset()))
+        for row in rows
+    }
+
+
+async def _tickets_by_message_id(message_ids: list[str]) -> dict[str, TicketFacts]:
+    if not message_ids:
+        return {}
+    rows = await Message.select(Message.message_id, Message.ticket).where(Message.message_id.is_in(message_ids)).run()
+    facts = await _ticket_facts(list({row["ticket"] for row in rows}))
+    return {row["message_id"]: facts[row["ticket"]] for row in rows if row["ticket"] in facts}
+
+
+async def _tickets_by_number(token: str | None) -> dict[str, TicketFacts]:
+    ticket_id = ticket_id_from_number(token) if token else None
+    if ticket_id is None:
+        return {}
+    facts = await _ticket_facts([ticket_id])
+    return {token: facts[ticket_id]} if ticket_id in facts else {}
+
+
+async def _mark_bounced(parsed: ParsedMail) -> None:
+    if parsed.auto_generated == "bounce" and parsed.bounced_message_ids:
+        await Message.update({Message.delivery_state: "bounced", Message.delivery_error: parsed.subject[:500]}).where(
+            Message.message_id.is_in(list(parsed.bounced_message_ids)) & (Message.kind == "reply")
+        ).run()
+
+
+async def _sender_contact(parsed: ParsedMail, now: datetime) -> tuple[int | None, int | None]:
+    """The sender's contact (created with the display name if new) and its account."""
+    if parsed.from_ is None or not parsed.from_.address:
+        return None, None
+    contact = await customers.find_contact_by_address(parsed.from_.address)
+    if contact:
+        return contact["id"], contact["account"]
+    account_id = await customers.find_account_for_address(parsed.from_.address)
+    name = parsed.from_.name or parsed.from_.address.split("@")[0]
+    contact_id = await customers.do_create_contact(
+        SYSTEM, name=name[:200], emails=[parsed.from_.address], account_id=account_id, now=now
+    )
+    return contact_id, account_id
+
+
+async def _add_to_ticket(decision: JoinTicket | NewTicket, parsed: ParsedMail, rules: MailboxRules, *,
+                         now: datetime) -> tuple[int, int]:
+    contact_id, account_id = await _sender_contact(parsed, now)
+    if isinstance(decision, NewTicket):
+        ticket_id = await tickets.do_insert_ticket(
+            SYSTEM, subject=parsed.subject or "(no subject)", requester_id=contact_id, account_id=account_id,
+            priority=rules.default_priority, channel="email", team_id=rules.default_team_id, now=now,
+        )
+        if decision.linked_ticket_id is not None:
+            await _note_link(decision, ticket_id, now=now)
+    else:
+        ticket_id = decision.ticket_id
+        ticket = await tickets.get_ticket(ticket_id)
+        values: dict[Any, Any] = {}
+        if parsed.auto_generated == "none" or parsed.auto_generated == "list":
+            values[Ticket.status] = status_after_customer_message(ticket.status)
+        await tickets.do_bump_ticket(ticket, values, now=now)
+    await _add_participants(ticket_id, parsed, rules)
+    message_id = await tickets.do_insert_message(
+        ticket_id, kind="customer", now=now, text=parsed.text, new_text=parsed.new_text, safe_html=parsed.html,
+        author_contact_id=contact_id,
+        from_name=parsed.from_.name if parsed.from_ else "", from_address=parsed.from_.address if parsed.from_ else "",
+        to=[a.address for a in parsed.to], cc=[a.address for a in parsed.cc], subject=parsed.subject,
+        message_id=parsed.message_id, in_reply_to=parsed.in_reply_to, references=list(parsed.references),
+        thread_reason=decision.reason, thread_ref=decision.ref, auto_generated=parsed.auto_generated,
+        attachments=[(a.filename, a.content_type, a.content, a.content_id, a.inline) for a in parsed.attachments],
+    )
+    return ticket_id, message_id
+
+
+async def _note_link(decision: NewTicket, ticket_id: int, *, now: datetime) -> None:
+    """Say on the named ticket that a mail about it opened another one, and why."""
+    text = (f"A mail naming this ticket opened {ticket_number(ticket_id)} instead "
+            f"({decision.reason.replace('_', ' ')}).")
+    await tickets.do_insert_message(decision.linked_ticket_id, kind="system", now=now, text=text, new_text=text,
+                                    thread_reason="link", thread_ref=ticket_number(ticket_id))
+
+
+async def _add_participants(ticket_id: int, parsed: ParsedMail, rules: MailboxRules) -> None:
+    addresses = [a.address for a in (*([parsed.from_] if parsed.from_ else []), *parsed.to, *parsed.cc)]
+    wanted = {address for address in addresses if address and address not in rules.our_addresses}
+    if not wanted:
+        return
+    existing = {row["address"] for row in await TicketParticipant.select(TicketParticipant.address).where(
+        TicketParticipant.ticket == ticket_id).run()}
+    for address in sorted(wanted - existing):
+        contact = await customers.find_contact_by_address(address)
+        await TicketParticipant.insert(
+            TicketParticipant(ticket=ticket_id, address=address, contact=contact["id"] if contact else None)
+        ).run()
+
+
+async def _finish(inbound_id: int, state: str, *, now: datetime, reason: str, server_action: bool,
+                  error: str | None = None, ticket_id: int | None = None, message_id: int | None = None) -> None:
+    await InboundMail.update({
+        InboundMail.state: state, InboundMail.error: error, InboundMail.processed_at: now,
+        InboundMail.thread_reason: reason, InboundMail.ticket: ticket_id, InboundMail.message: message_id,
+        InboundMail.next_attempt_at: None,
+        # Quarantined mail stays on the server untouched, so nothing is ever lost there.
+        InboundMail.server_state: "pending" if server_action else "none",
+    }).where(InboundMail.id == inbound_id).run()
+    publish_on_commit(Event("inbound_mail", state, inbound_id, data={"ticket_id": ticket_id}))
+    if ticket_id is not None:
+        await audit_service.record(SYSTEM, "mail.ingested", "ticket", ticket_id,
+                                   {"inbound_mail_id": [None, inbound_id], "thread_reason": [None, reason]}, at=now)
