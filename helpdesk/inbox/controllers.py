@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from helpdesk.inbox import service
 from helpdesk.inbox.schemas import (
@@ -59,11 +60,14 @@ class InboundMailController(Controller):
 
     @get("/", operation_id="list_inbound_mails")
     async def list_inbound(
-        self, actor: CurrentActor, state: FromQuery[str | None] = None, mailbox_id: FromQuery[int | None] = None,
+        self, actor: CurrentActor,
+        # "state" is a reserved handler argument in Litestar, so the query name is mapped.
+        mail_state: Annotated[str | None, QueryParameter(query="state")] = None,
+        mailbox_id: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None, limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[InboundMailRead]:
         """Stored mail, newest first; ``state=failed`` or ``quarantined`` lists what needs attention."""
-        return await service.list_inbound(actor, state=state, mailbox_id=mailbox_id, cursor=cursor, limit=limit)
+        return await service.list_inbound(actor, state=mail_state, mailbox_id=mailbox_id, cursor=cursor, limit=limit)
 
     @get("/{inbound_id:int}", operation_id="get_inbound_mail")
     async def get_inbound(self, inbound_id: FromPath[int], actor: CurrentActor) -> InboundMailRead:

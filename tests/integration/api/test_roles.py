@@ -12,16 +12,31 @@ import pytest
 from httpx import AsyncClient
 from litestar import Litestar
 
-from helpdesk.actors import SYSTEM
 from helpdesk.activities import service as activities
 from helpdesk.activities.schemas import ActivityCreate
+from helpdesk.actors import SYSTEM
 from helpdesk.auth import service as auth
 from helpdesk.auth.schemas import AgentCreate, TeamCreate, TokenCreate
 from helpdesk.customers import service as customers
-from helpdesk.customers.schemas import AccountCreate, ContactCreate, CustomFieldCreate, PurchaseCreate
+from helpdesk.customers.schemas import (
+    AccountCreate,
+    ContactCreate,
+    CustomFieldCreate,
+    PurchaseCreate,
+)
+from helpdesk.inbox import service as inbox
+from helpdesk.inbox.ingest import (
+    IMPORT_SOURCE,
+    Received,
+    ingest_stored,
+    parse_received,
+    store_received,
+)
+from helpdesk.inbox.schemas import MailboxCreate
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import AttachmentUpload, MessageCreate, TicketCreate
 from tests.support.agents import RoleAgents
+from tests.support.postgres import free_port
 
 ROLES = ("agent", "lead", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
@@ -91,6 +106,18 @@ ROUTES = [
     Route("GET", "/api/reports/backlog", "lead"),
     Route("GET", "/api/exports/tickets", "admin"),
     Route("GET", "/api/audit/account/{account}", "admin"),
+    Route("GET", "/api/mailboxes", "admin"),
+    Route("POST", "/api/mailboxes", "admin", {"name": "sales", "addresses": ["sales@helpdesk.example"],
+                                              "imap_host": "imap.example.com", "imap_username": "sales",
+                                              "password_env": "SALES_IMAP_PASSWORD"}),
+    Route("GET", "/api/mailboxes/{mailbox}", "admin"),
+    Route("PATCH", "/api/mailboxes/{mailbox}", "admin", {"enabled": False}),
+    Route("DELETE", "/api/mailboxes/{mailbox}", "admin"),
+    Route("POST", "/api/mailboxes/{mailbox}/test", "admin"),
+    Route("GET", "/api/inbound-mails", "admin"),
+    Route("GET", "/api/inbound-mails/{inbound}", "admin"),
+    Route("GET", "/api/inbound-mails/{inbound}/raw", "admin"),
+    Route("POST", "/api/inbound-mails/{inbound}/retry", "admin"),
 ]
 
 
@@ -116,10 +143,17 @@ async def _seed(now: datetime) -> dict[str, int]:
         AttachmentUpload(filename="log.txt", content_type="text/plain", content_base64=base64.b64encode(b"log").decode())
     ]), now=now)
     current = await tickets.get_ticket(ticket.id)
+    mailbox = await inbox.create_mailbox(SYSTEM, MailboxCreate(
+        name="support", addresses=["support@helpdesk.example"], imap_host="127.0.0.1", imap_port=free_port(),
+        imap_security="none", imap_username="support", password_env="SUPPORT_IMAP_PASSWORD"), now=now)
+    failed = parse_received(b"Subject: poison\r\n\r\nbody")
+    [stored] = await store_received(IMPORT_SOURCE, [failed], now=now)
+    await ingest_stored(stored.inbound_id, Received(raw=failed.raw, parse_error="parse failed: test"), now=now)
     return {
         "agent": agent.id, "team": team.id, "token": token.token.id, "account": account.id, "contact": contact.id,
         "purchase": purchase.id, "field": field.id, "activity": activity.id, "ticket": ticket.id,
-        "ticket_version": current.version, "attachment": message.attachments[0].id,
+        "ticket_version": current.version, "attachment": message.attachments[0].id, "mailbox": mailbox.id,
+        "inbound": stored.inbound_id,
     }
 
 
@@ -173,7 +207,8 @@ def _template(path: str) -> str:
     """/api/tickets/{ticket} → the app's path template /api/tickets/{ticket_id:int}."""
     names = {"agent": "agent_id", "team": "team_id", "token": "token_id", "account": "account_id",
              "contact": "contact_id", "purchase": "purchase_id", "field": "field_id", "activity": "activity_id",
-             "ticket": "ticket_id", "attachment": "attachment_id"}
+             "ticket": "ticket_id", "attachment": "attachment_id", "mailbox": "mailbox_id",
+             "inbound": "inbound_id"}
     for short, full in names.items():
         path = path.replace("{" + short + "}", "{" + full + ":int}")
     return path.replace("/api/exports/tickets", "/api/exports/{kind:str}").replace(
