@@ -18,8 +18,6 @@ class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 10 * 1024 * 1024
-    # Extra origins allowed to open the websocket or send cookie-authenticated writes.
-    allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,6 @@ class Settings:
                 host=get("HOST") or "127.0.0.1",
                 port=_int(get("PORT"), 8000, "PORT"),
                 max_body_bytes=_int(get("MAX_BODY_BYTES"), 10 * 1024 * 1024, "MAX_BODY_BYTES"),
-                allowed_origins=tuple(o.strip() for o in (get("ALLOWED_ORIGINS") or "").split(",") if o.strip()),
             ),
             auth=AuthSettings(
                 session_ttl_hours=_int(get("SESSION_TTL_HOURS"), 12, "SESSION_TTL_HOURS"),
