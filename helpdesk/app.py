@@ -34,7 +34,6 @@ from helpdesk.customers.controllers import (
 )
 from helpdesk.exports.controllers import ExportController
 from helpdesk.inbox.controllers import InboundMailController, MailboxController
-from helpdesk.inbox.worker import InboxWorker
 from helpdesk.overview.controllers import OverviewController
 from helpdesk.settings import Settings
 from helpdesk.tickets.controllers import (
@@ -44,6 +43,7 @@ from helpdesk.tickets.controllers import (
 )
 from helpdesk.web.auth import PUBLIC, provide_actor, provide_now
 from helpdesk.web.errors import EXCEPTION_HANDLERS
+from helpdesk.workers import run_background, wire_domains
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,7 @@ def create_app(
 ) -> Litestar:
     clock = clock or SystemClock()
     engine = db.configure(settings)
+    wire_domains()
     if bus is not None:
         events.set_bus(bus)
 
@@ -84,7 +85,7 @@ def create_app(
         if not settings.uses_postgres:
             # The embedded default migrates itself; PostgreSQL deployments run `helpdesk migrate`.
             await db.migrate()
-        background = asyncio.create_task(InboxWorker(clock).run()) if settings.run_background_tasks else None
+        background = asyncio.create_task(run_background(clock)) if settings.run_background_tasks else None
         try:
             yield
         finally:

@@ -27,7 +27,10 @@ def _settings() -> Settings:
 
 
 async def _with_database(settings: Settings, action: Callable[[], Awaitable[Any]], *, migrate: bool = True) -> Any:
+    from helpdesk.workers import wire_domains
+
     engine = db.configure(settings)
+    wire_domains()
     await db.start(engine)
     try:
         if migrate and not settings.uses_postgres:
@@ -126,12 +129,12 @@ def cmd_inbox_import(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from helpdesk.inbox.worker import InboxWorker
+    from helpdesk.workers import run_background
 
     settings = _settings()
 
     async def work() -> None:
-        worker = asyncio.create_task(InboxWorker(SystemClock()).run())
+        worker = asyncio.create_task(run_background(SystemClock()))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -140,7 +143,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
 
-    print("helpdesk worker running (mail intake)", flush=True)
+    print("helpdesk worker running (mail intake and delivery)", flush=True)
     asyncio.run(_with_database(settings, work))
     return 0
 
@@ -161,6 +164,18 @@ MAILBOX_FIELDS = {
     "--default-team": ("default_team_id", int, "team id for new tickets"),
     "--default-priority": ("default_priority", ["low", "normal", "high", "urgent"], "priority for new tickets"),
     "--enabled": ("enabled", ["true", "false"], "poll this mailbox (true/false)"),
+    "--smtp-host": ("smtp_host", str, "SMTP server host for replies and automatic mail"),
+    "--smtp-port": ("smtp_port", int, "SMTP server port (465 for TLS, 587 for STARTTLS)"),
+    "--smtp-security": ("smtp_security", ["tls", "starttls", "none"], "tls, starttls, or none (loopback hosts only)"),
+    "--smtp-username": ("smtp_username", str, "SMTP login (leave out for servers without login)"),
+    "--smtp-password-env": ("smtp_password_env", str, "read the SMTP password from this environment variable"),
+    "--smtp-password-file": ("smtp_password_file", str, "read the SMTP password from this file"),
+    "--from-address": ("from_address", str, "the From address of outgoing mail"),
+    "--from-name": ("from_name", str, "the From display name of outgoing mail"),
+    "--ack": ("ack_enabled", ["true", "false"], "acknowledge new tickets by mail (true/false)"),
+    "--ack-subject": ("ack_subject_template", str, "acknowledgement subject (Jinja2 template)"),
+    "--ack-body": ("ack_body_template", str, "acknowledgement body (Jinja2 template)"),
+    "--signature": ("signature_template", str, "signature under agent replies (Jinja2 template)"),
 }
 
 

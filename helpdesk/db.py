@@ -20,7 +20,7 @@ from typing import Any
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
-from piccolo.columns import Column, Timestamptz
+from piccolo.columns import Column, Text, Timestamptz, Varchar
 from piccolo.columns.combination import Combinable
 from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
@@ -28,7 +28,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from helpdesk import events
-from helpdesk.errors import ConfigurationError
+from helpdesk.errors import ConfigurationError, ValidationFailed
 from helpdesk.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,21 @@ def keyset_condition(columns: list[Column], key: list[Any], *, descending: bool)
     return condition
 
 
+_BIGINT = range(-(2**63), 2**63)
+
+
 def _cursor_value(column: Column, value: Any) -> Any:
-    if isinstance(column, Timestamptz) and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return value
+    """A cursor's key checked against its column: a forged cursor is a 422, never a database error."""
+    if isinstance(column, Timestamptz):
+        try:
+            instant = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            instant = None
+        if instant is not None and instant.tzinfo is not None:
+            return instant
+    elif isinstance(column, (Varchar, Text)):
+        if isinstance(value, str):
+            return value
+    elif isinstance(value, int) and not isinstance(value, bool) and value in _BIGINT:
+        return value
+    raise ValidationFailed("not a cursor for this listing", field="cursor")

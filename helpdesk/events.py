@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ class Event:
 
 
 Subscriber = Callable[[Event], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    """Where committed events go: in-process (``InMemoryEventBus``) or across processes (``helpdesk.live``)."""
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]: ...
+
+    async def publish(self, events: list[Event]) -> None: ...
 
 
 class InMemoryEventBus:
@@ -53,16 +61,16 @@ class InMemoryEventBus:
                     logger.exception("event subscriber failed for %s %s %s", event.type, event.op, event.id)
 
 
-_bus: InMemoryEventBus = InMemoryEventBus()
+_bus: EventBus = InMemoryEventBus()
 _pending: ContextVar[list[Event] | None] = ContextVar("helpdesk_pending_events", default=None)
 
 
-def set_bus(bus: InMemoryEventBus) -> None:
+def set_bus(bus: EventBus) -> None:
     global _bus
     _bus = bus
 
 
-def get_bus() -> InMemoryEventBus:
+def get_bus() -> EventBus:
     return _bus
 
 

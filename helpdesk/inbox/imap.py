@@ -63,7 +63,7 @@ class ImapEndpoint:
         check_endpoint(self)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower().rstrip(".") == "localhost":
         return True
     try:
@@ -80,7 +80,7 @@ def check_endpoint(endpoint: ImapEndpoint) -> None:
         raise ValueError(f"IMAP port {endpoint.port} is out of range 1-65535")
     if endpoint.timeout_s <= 0:
         raise ValueError("IMAP timeout_s must be positive")
-    if endpoint.security is ImapSecurity.NONE and not _is_loopback(endpoint.host):
+    if endpoint.security is ImapSecurity.NONE and not is_loopback(endpoint.host):
         raise ValueError(
             f"IMAP security 'none' sends the password in clear text and is allowed only "
             f"for loopback hosts (127.0.0.0/8, ::1, localhost), not {endpoint.host!r}; "

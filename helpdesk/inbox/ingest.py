@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,6 +61,11 @@ class Received:
     parsed: ParsedMail | None = None
     parse_error: str | None = None
 
+    @property
+    def message_id(self) -> str:
+        """The Message-ID it is stored under: a synthetic one (from the bytes) when it has none or did not parse."""
+        return self.parsed.message_id if self.parsed else synthetic_message_id(self.raw)
+
 
 def parse_received(raw: bytes, uid: int | None = None) -> Received:
     try:
@@ -95,7 +101,7 @@ async def store_received(
 async def _store_one(
     source: str, mail: Received, *, now: datetime, mailbox_id: int | None, uidvalidity: int | None
 ) -> Stored:
-    message_id = mail.parsed.message_id if mail.parsed else synthetic_message_id(mail.raw)
+    message_id = mail.message_id
     if mail.uid is not None:
         same_uid = await InboundMail.select(InboundMail.id, InboundMail.state).where(
             (InboundMail.source == source) & (InboundMail.uidvalidity == uidvalidity) & (InboundMail.uid == mail.uid)
@@ -148,6 +154,28 @@ async def _record_failure(inbound_id: int, error: str, *, now: datetime) -> str:
         }).where(InboundMail.id == inbound_id).run()
     logger.warning("inbound mail %s %s after %s attempt(s)", inbound_id, state, attempts)
     return state
+
+
+@dataclass(frozen=True)
+class TicketOpened:
+    """A ticket just opened by a mail, handed to hooks inside the ingest transaction."""
+
+    ticket_id: int
+    mailbox_id: int | None
+    parsed: ParsedMail
+    our_addresses: frozenset[str]
+    now: datetime
+
+
+TicketOpenedHook = Callable[[TicketOpened], Awaitable[object]]
+# Other domains react to new tickets here (wired by the composition root), e.g. the outbox
+# queues an acknowledgement in the same transaction, so it exists exactly when the ticket does.
+_ticket_opened_hooks: list[TicketOpenedHook] = []
+
+
+def on_ticket_opened(hook: TicketOpenedHook) -> None:
+    if hook not in _ticket_opened_hooks:
+        _ticket_opened_hooks.append(hook)
 
 
 @dataclass(frozen=True)
@@ -308,6 +336,11 @@ async def _add_to_ticket(decision: JoinTicket | NewTicket, parsed: ParsedMail, r
         thread_reason=decision.reason, thread_ref=decision.ref, auto_generated=parsed.auto_generated,
         attachments=[(a.filename, a.content_type, a.content, a.content_id, a.inline) for a in parsed.attachments],
     )
+    if isinstance(decision, NewTicket):
+        opened = TicketOpened(ticket_id=ticket_id, mailbox_id=rules.mailbox_id, parsed=parsed,
+                              our_addresses=rules.our_addresses, now=now)
+        for hook in _ticket_opened_hooks:
+            await hook(opened)
     return ticket_id, message_id
 
 

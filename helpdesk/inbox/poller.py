@@ -110,7 +110,7 @@ class MailboxPoller:
             batch = uids[start:start + self.timing.batch]
             if rescan:
                 batch = await self._skip_known(session, batch, state.uidvalidity)
-            stored_count += await self._store_and_ingest(session, batch, state.uidvalidity)
+            stored_count += await self._store_and_ingest(session, batch, row, state.uidvalidity)
             await self._apply_server_actions(session, row, state.uidvalidity)
             await Mailbox.update({Mailbox.backlog: max(len(uids) - start - len(batch), 0)}).where(
                 Mailbox.id == self.mailbox_id
@@ -122,20 +122,31 @@ class MailboxPoller:
             ).run()
         return stored_count
 
-    async def _store_and_ingest(self, session: ImapSession, uids: list[int], uidvalidity: int) -> int:
+    async def _store_and_ingest(self, session: ImapSession, uids: list[int], row: dict[str, Any],
+                                uidvalidity: int) -> int:
         if not uids:
             return 0
         raw_by_uid = await asyncio.to_thread(session.fetch_raw, uids)
         received = await asyncio.to_thread(
             lambda: [parse_received(raw_by_uid[uid], uid) for uid in uids if uid in raw_by_uid]
         )
-        stored = await store_received(self.source, received, now=self.clock.now(), mailbox_id=self.mailbox_id,
-                                      uidvalidity=uidvalidity)
-        rules = await rules_for(self.mailbox_id)
-        for mail, outcome in zip(received, stored):
-            if outcome.state == "received":
-                await self._ingest(outcome.inbound_id, mail, rules)
-        return sum(1 for outcome in stored if outcome.created)
+        stored_count = 0
+        while received:
+            # A second copy of a mail (same Message-ID, another UID) waits until the first copy is
+            # flagged or moved: storing it then points the row at the copy, which gets its turn too.
+            # Stored one round at a time, the checkpoint never passes a copy not yet stored.
+            part = _up_to_first_repeat(received)
+            received = received[len(part):]
+            stored = await store_received(self.source, part, now=self.clock.now(), mailbox_id=self.mailbox_id,
+                                          uidvalidity=uidvalidity)
+            rules = await rules_for(self.mailbox_id)
+            for mail, outcome in zip(part, stored):
+                if outcome.state == "received":
+                    await self._ingest(outcome.inbound_id, mail, rules)
+            stored_count += sum(1 for outcome in stored if outcome.created)
+            if received:
+                await self._apply_server_actions(session, row, uidvalidity)
+        return stored_count
 
     async def _ingest(self, inbound_id: int, mail: Received, rules: Any) -> None:
         await ingest_stored(inbound_id, mail, now=self.clock.now(), rules=rules)
@@ -220,3 +231,11 @@ class MailboxPoller:
             logger.exception("mailbox %s: could not record its health", self.mailbox_id)
 
 
+def _up_to_first_repeat(mails: list[Received]) -> list[Received]:
+    """The leading mails up to (not including) the first whose Message-ID came earlier in the list."""
+    seen: set[str] = set()
+    for index, mail in enumerate(mails):
+        if mail.message_id in seen:
+            return mails[:index]
+        seen.add(mail.message_id)
+    return mails

@@ -14,6 +14,7 @@ Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@
 Host = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:_-]+$")]
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 Folder = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Template = Annotated[str, msgspec.Meta(max_length=20_000)]
 EnvName = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,199}$")]
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
@@ -43,6 +44,17 @@ class MailboxRead(msgspec.Struct, kw_only=True):
     default_team_id: int | None
     default_priority: str
     enabled: bool
+    smtp_host: str | None
+    smtp_port: int
+    smtp_security: str
+    smtp_username: str | None
+    smtp_password_source: str | None
+    from_address: str | None
+    from_name: str
+    ack_enabled: bool
+    ack_subject_template: str
+    ack_body_template: str
+    signature_template: str
     uidvalidity: int | None
     last_uid: int
     health: MailboxHealth
@@ -63,6 +75,18 @@ class MailboxCreate(Strict, kw_only=True):
     default_team_id: int | None = None
     default_priority: Priority = "normal"
     enabled: bool = True
+    smtp_host: Host | None = None
+    smtp_port: Port = 587
+    smtp_security: Security = "starttls"
+    smtp_username: Annotated[str, msgspec.Meta(max_length=320)] | None = None
+    smtp_password_env: EnvName | None = None
+    smtp_password_file: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None = None
+    from_address: Email | None = None
+    from_name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    ack_enabled: bool = False
+    ack_subject_template: Template = ""
+    ack_body_template: Template = ""
+    signature_template: Template = ""
 
 
 class MailboxUpdate(Strict, kw_only=True):
@@ -80,6 +104,18 @@ class MailboxUpdate(Strict, kw_only=True):
     default_team_id: int | None | Unset = UNSET
     default_priority: Priority | Unset = UNSET
     enabled: bool | Unset = UNSET
+    smtp_host: Host | None | Unset = UNSET
+    smtp_port: Port | Unset = UNSET
+    smtp_security: Security | Unset = UNSET
+    smtp_username: Annotated[str, msgspec.Meta(max_length=320)] | None | Unset = UNSET
+    smtp_password_env: EnvName | None | Unset = UNSET
+    smtp_password_file: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)] | None | Unset = UNSET
+    from_address: Email | None | Unset = UNSET
+    from_name: Annotated[str, msgspec.Meta(max_length=200)] | Unset = UNSET
+    ack_enabled: bool | Unset = UNSET
+    ack_subject_template: Template | Unset = UNSET
+    ack_body_template: Template | Unset = UNSET
+    signature_template: Template | Unset = UNSET
 
 
 class MailboxCheck(msgspec.Struct, kw_only=True):

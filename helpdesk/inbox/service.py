@@ -18,7 +18,7 @@ from helpdesk.inbox.imap import (
     ImapError,
     ImapSecurity,
     ImapSession,
-    check_endpoint,
+    is_loopback,
 )
 from helpdesk.inbox.ingest import Received, ingest_stored, parse_received
 from helpdesk.inbox.schemas import (
@@ -32,6 +32,7 @@ from helpdesk.inbox.schemas import (
 from helpdesk.inbox.tables import InboundMail, Mailbox
 from helpdesk.pagination import Page, check_limit, decode_cursor, encode_cursor
 from helpdesk.schemas import provided_fields
+from helpdesk.templates import ACK_PLACEHOLDERS, SIGNATURE_PLACEHOLDERS, check_template
 
 _COLUMN_FOR = {
     "name": Mailbox.name, "addresses": Mailbox.addresses, "imap_host": Mailbox.imap_host,
@@ -39,17 +40,34 @@ _COLUMN_FOR = {
     "password_env": Mailbox.password_env, "password_file": Mailbox.password_file, "folder": Mailbox.folder,
     "after_ingest": Mailbox.after_ingest, "move_to_folder": Mailbox.move_to_folder,
     "default_team_id": Mailbox.default_team, "default_priority": Mailbox.default_priority, "enabled": Mailbox.enabled,
+    "smtp_host": Mailbox.smtp_host, "smtp_port": Mailbox.smtp_port, "smtp_security": Mailbox.smtp_security,
+    "smtp_username": Mailbox.smtp_username, "smtp_password_env": Mailbox.smtp_password_env,
+    "smtp_password_file": Mailbox.smtp_password_file, "from_address": Mailbox.from_address,
+    "from_name": Mailbox.from_name, "ack_enabled": Mailbox.ack_enabled,
+    "ack_subject_template": Mailbox.ack_subject_template, "ack_body_template": Mailbox.ack_body_template,
+    "signature_template": Mailbox.signature_template,
 }
 
 
+def _secret_source(env_name: str | None, file_path: str | None) -> str | None:
+    if env_name:
+        return f"env:{env_name}"
+    return f"file:{file_path}" if file_path else None
+
+
 def _mailbox_read(row: dict[str, Any]) -> MailboxRead:
-    source = f"env:{row['password_env']}" if row["password_env"] else f"file:{row['password_file']}"
     return MailboxRead(
         id=row["id"], name=row["name"], addresses=row["addresses"], imap_host=row["imap_host"],
         imap_port=row["imap_port"], imap_security=row["imap_security"], imap_username=row["imap_username"],
-        password_source=source, folder=row["folder"], after_ingest=row["after_ingest"],
+        password_source=_secret_source(row["password_env"], row["password_file"]) or "",
+        folder=row["folder"], after_ingest=row["after_ingest"],
         move_to_folder=row["move_to_folder"], default_team_id=row["default_team"],
-        default_priority=row["default_priority"], enabled=row["enabled"], uidvalidity=row["uidvalidity"],
+        default_priority=row["default_priority"], enabled=row["enabled"], smtp_host=row["smtp_host"],
+        smtp_port=row["smtp_port"], smtp_security=row["smtp_security"], smtp_username=row["smtp_username"],
+        smtp_password_source=_secret_source(row["smtp_password_env"], row["smtp_password_file"]),
+        from_address=row["from_address"], from_name=row["from_name"], ack_enabled=row["ack_enabled"],
+        ack_subject_template=row["ack_subject_template"], ack_body_template=row["ack_body_template"],
+        signature_template=row["signature_template"], uidvalidity=row["uidvalidity"],
         last_uid=row["last_uid"],
         health=MailboxHealth(state=row["health_state"], last_error=row["last_error"],
                              last_success_at=row["last_success_at"], ingested=row["ingested_count"],
@@ -76,17 +94,26 @@ async def mailbox_row(mailbox_id: int) -> dict[str, Any]:
 
 
 def _check_settings(settings: dict[str, Any]) -> None:
-    """The rules across fields: one password source, a folder to move to, plain IMAP on loopback only."""
+    """The rules across fields: one password source, a folder to move to, plain protocols on loopback only."""
     if bool(settings.get("password_env")) == bool(settings.get("password_file")):
         raise ValidationFailed("give exactly one of password_env or password_file", field="password_env")
-    if settings["after_ingest"] == "move" and not settings.get("move_to_folder"):
+    if settings.get("after_ingest") == "move" and not settings.get("move_to_folder"):
         raise ValidationFailed("moving after ingest needs move_to_folder", field="move_to_folder")
-    try:
-        check_endpoint(ImapEndpoint(host=settings["imap_host"], port=settings["imap_port"],
-                                    security=ImapSecurity(settings["imap_security"]),
-                                    username=settings["imap_username"], password=""))
-    except ValueError as error:
-        raise ValidationFailed(str(error), field="imap_security") from None
+    if settings.get("imap_security") == "none" and not is_loopback(settings["imap_host"]):
+        raise ValidationFailed("plain IMAP (security none) is allowed only to loopback hosts", field="imap_security")
+    if settings.get("smtp_host"):
+        if settings.get("smtp_security") == "none" and not is_loopback(settings["smtp_host"]):
+            raise ValidationFailed("plain SMTP (security none) is allowed only to loopback hosts", field="smtp_security")
+        if not settings.get("from_address"):
+            raise ValidationFailed("sending needs a from_address", field="from_address")
+        if settings.get("smtp_password_env") and settings.get("smtp_password_file"):
+            raise ValidationFailed("give at most one of smtp_password_env or smtp_password_file",
+                                   field="smtp_password_env")
+    if settings.get("ack_enabled") and not settings.get("smtp_host"):
+        raise ValidationFailed("acknowledgements need SMTP settings to be sent", field="ack_enabled")
+    for name in ("ack_subject_template", "ack_body_template"):
+        check_template(settings.get(name) or "", ACK_PLACEHOLDERS, field=name)
+    check_template(settings.get("signature_template") or "", SIGNATURE_PLACEHOLDERS, field="signature_template")
 
 
 async def _check_name_free(name: str, *, except_id: int | None = None) -> None:
@@ -125,6 +152,10 @@ async def update_mailbox(actor: Actor, mailbox_id: int, data: MailboxUpdate, *, 
             fields["password_file"] = None
         if fields.get("password_file"):
             fields["password_env"] = None
+        if fields.get("smtp_password_env"):
+            fields["smtp_password_file"] = None
+        if fields.get("smtp_password_file"):
+            fields["smtp_password_env"] = None
         _check_settings({**current, **fields})
         if "name" in fields:
             await _check_name_free(fields["name"], except_id=mailbox_id)
@@ -149,22 +180,25 @@ async def delete_mailbox(actor: Actor, mailbox_id: int, *, now: datetime) -> Non
         publish_on_commit(Event("mailbox", "deleted", mailbox_id))
 
 
-def read_password(row: dict[str, Any]) -> str:
-    """The mailbox password, from the environment variable or secret file it names."""
-    if row["password_env"]:
-        password = os.environ.get(row["password_env"])
-        if password is None:
-            raise ValidationFailed(f"environment variable {row['password_env']} is not set", field="password_env")
-        return password
+def read_secret(env_name: str | None, file_path: str | None, *, field: str) -> str:
+    """A password from the environment variable or the secret file a mailbox names."""
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise ValidationFailed(f"environment variable {env_name} is not set", field=f"{field}_env")
+        return value
+    if not file_path:
+        raise ValidationFailed("no password source is configured", field=f"{field}_env")
     try:
-        return Path(row["password_file"]).read_text().strip()
+        return Path(file_path).read_text().strip()
     except OSError as error:
-        raise ValidationFailed(f"cannot read the password file: {error.strerror}", field="password_file") from None
+        raise ValidationFailed(f"cannot read the password file: {error.strerror}", field=f"{field}_file") from None
 
 
 def endpoint_for(row: dict[str, Any]) -> ImapEndpoint:
     return ImapEndpoint(host=row["imap_host"], port=row["imap_port"], security=ImapSecurity(row["imap_security"]),
-                        username=row["imap_username"], password=read_password(row), folder=row["folder"])
+                        username=row["imap_username"], password=read_secret(row["password_env"], row["password_file"], field="password"),
+                        folder=row["folder"])
 
 
 def check_connection(row: dict[str, Any]) -> MailboxCheck:

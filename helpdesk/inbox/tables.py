@@ -33,6 +33,20 @@ class Mailbox(Table, tablename="mailbox"):
     default_team = ForeignKey(Team, null=True, on_delete=OnDelete.set_null)
     default_priority = Varchar(length=10, default="normal")
     enabled = Boolean(default=True)
+    # Sending: replies and automatic mail leave through this server, from this address.
+    smtp_host = Varchar(length=255, null=True, default=None)
+    smtp_port = Integer(default=587)
+    smtp_security = Varchar(length=10, default="starttls")  # tls, starttls, none (loopback only)
+    smtp_username = Varchar(length=320, null=True, default=None)
+    smtp_password_env = Varchar(length=200, null=True, default=None)
+    smtp_password_file = Varchar(length=1000, null=True, default=None)
+    from_address = Varchar(length=320, null=True, default=None)
+    from_name = Varchar(length=200, default="")
+    # The acknowledgement of new tickets (Jinja2, sandboxed) and the signature under replies.
+    ack_enabled = Boolean(default=False)
+    ack_subject_template = Text(default="")
+    ack_body_template = Text(default="")
+    signature_template = Text(default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()
     # Checkpoint: the UIDVALIDITY we read under and the highest UID stored.

@@ -464,6 +464,26 @@ def _decode_upload(upload: AttachmentUpload, index: int) -> tuple[str, str, byte
     return filename, upload.content_type, content, None, False
 
 
+MAX_REFERENCES = 20
+
+
+async def _thread_headers(ticket_id: int) -> tuple[str | None, list[str]]:
+    """In-Reply-To and References for a reply: the customer's latest mail and its chain, so the
+    customer's mail client files our answer in the right thread."""
+    latest = None
+    for kinds in (["customer"], ["reply", "auto_reply"]):
+        latest = await Message.select(Message.message_id, Message.references).output(load_json=True).where(
+            (Message.ticket == ticket_id) & Message.message_id.is_not_null() & Message.kind.is_in(kinds)
+        ).order_by(Message.created_at, Message.id, ascending=False).first().run()
+        if latest:
+            break
+    if latest is None:
+        return None, []
+    chain = [ref for ref in latest["references"] if ref != latest["message_id"]] + [latest["message_id"]]
+    # Keep the thread root and the newest ones: very long References headers fold badly.
+    return latest["message_id"], chain if len(chain) <= MAX_REFERENCES else [chain[0], *chain[1 - MAX_REFERENCES:]]
+
+
 async def add_message(actor: Actor, ticket_id: int, data: MessageCreate, *, now: datetime) -> MessageRead:
     """An agent reply or internal note. Replies are queued for delivery, never sent in the request."""
     if not data.text.strip() and not (data.html or "").strip():
@@ -474,10 +494,12 @@ async def add_message(actor: Actor, ticket_id: int, data: MessageCreate, *, now:
         if ticket.status == "closed":
             raise ValidationFailed("closed tickets take no new messages", field="ticket_id")
         to = [ticket.requester.email] if data.kind == "reply" and ticket.requester and ticket.requester.email else []
+        in_reply_to, references = await _thread_headers(ticket_id) if data.kind == "reply" else (None, [])
         message_id = await do_insert_message(
             ticket_id, kind=data.kind, now=now, text=data.text,
             safe_html=sanitize_html(data.html) if data.html else None, author_agent_id=actor.agent_id,
-            to=to, subject=ticket.subject, message_id=new_message_id(now),
+            to=to, subject=ticket.subject, message_id=new_message_id(now), in_reply_to=in_reply_to,
+            references=references,
             delivery_state="queued" if data.kind == "reply" else None, attachments=uploads,
         )
         values: dict[Any, Any] = {}

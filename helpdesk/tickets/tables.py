@@ -66,8 +66,12 @@ class Message(Table, tablename="message"):
     # none, auto_reply, bounce, bulk or list: machine mail never triggers automatic answers.
     auto_generated = Varchar(length=12, default="none")
     created_at = Timestamptz()
-    delivery_state = Varchar(length=10, null=True, default=None)  # queued, sent, failed, bounced
+    # Outgoing mail is a message with a delivery state: the message row is the outbox entry.
+    delivery_state = Varchar(length=10, null=True, default=None)  # queued, sending, sent, failed, bounced
     delivery_error = Text(null=True, default=None)
+    delivery_attempts = Integer(default=0)
+    deliver_after = Timestamptz(null=True, default=None)  # retry backoff, or the claim of a sender
+    sent_at = Timestamptz(null=True, default=None)
     # Why the message joined this ticket: a rule name and what it matched.
     thread_reason = Varchar(length=40, default="")
     thread_ref = Varchar(length=500, default="")
