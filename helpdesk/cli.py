@@ -173,6 +173,7 @@ MAILBOX_FIELDS = {
     "--from-address": ("from_address", str, "the From address of outgoing mail"),
     "--from-name": ("from_name", str, "the From display name of outgoing mail"),
     "--ack": ("ack_enabled", ["true", "false"], "acknowledge new tickets by mail (true/false)"),
+    "--ack-limit": ("ack_limit_per_hour", int, "at most this many acknowledgements per sender and hour"),
     "--ack-subject": ("ack_subject_template", str, "acknowledgement subject (Jinja2 template)"),
     "--ack-body": ("ack_body_template", str, "acknowledgement body (Jinja2 template)"),
     "--signature": ("signature_template", str, "signature under agent replies (Jinja2 template)"),

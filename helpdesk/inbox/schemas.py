@@ -52,6 +52,7 @@ class MailboxRead(msgspec.Struct, kw_only=True):
     from_address: str | None
     from_name: str
     ack_enabled: bool
+    ack_limit_per_hour: int
     ack_subject_template: str
     ack_body_template: str
     signature_template: str
@@ -84,6 +85,7 @@ class MailboxCreate(Strict, kw_only=True):
     from_address: Email | None = None
     from_name: Annotated[str, msgspec.Meta(max_length=200)] = ""
     ack_enabled: bool = False
+    ack_limit_per_hour: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 5
     ack_subject_template: Template = ""
     ack_body_template: Template = ""
     signature_template: Template = ""
@@ -113,6 +115,7 @@ class MailboxUpdate(Strict, kw_only=True):
     from_address: Email | None | Unset = UNSET
     from_name: Annotated[str, msgspec.Meta(max_length=200)] | Unset = UNSET
     ack_enabled: bool | Unset = UNSET
+    ack_limit_per_hour: Annotated[int, msgspec.Meta(ge=0, le=1000)] | Unset = UNSET
     ack_subject_template: Template | Unset = UNSET
     ack_body_template: Template | Unset = UNSET
     signature_template: Template | Unset = UNSET

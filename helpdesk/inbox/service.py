@@ -43,7 +43,7 @@ _COLUMN_FOR = {
     "smtp_host": Mailbox.smtp_host, "smtp_port": Mailbox.smtp_port, "smtp_security": Mailbox.smtp_security,
     "smtp_username": Mailbox.smtp_username, "smtp_password_env": Mailbox.smtp_password_env,
     "smtp_password_file": Mailbox.smtp_password_file, "from_address": Mailbox.from_address,
-    "from_name": Mailbox.from_name, "ack_enabled": Mailbox.ack_enabled,
+    "from_name": Mailbox.from_name, "ack_enabled": Mailbox.ack_enabled, "ack_limit_per_hour": Mailbox.ack_limit_per_hour,
     "ack_subject_template": Mailbox.ack_subject_template, "ack_body_template": Mailbox.ack_body_template,
     "signature_template": Mailbox.signature_template,
 }
@@ -66,6 +66,7 @@ def _mailbox_read(row: dict[str, Any]) -> MailboxRead:
         smtp_port=row["smtp_port"], smtp_security=row["smtp_security"], smtp_username=row["smtp_username"],
         smtp_password_source=_secret_source(row["smtp_password_env"], row["smtp_password_file"]),
         from_address=row["from_address"], from_name=row["from_name"], ack_enabled=row["ack_enabled"],
+        ack_limit_per_hour=row["ack_limit_per_hour"],
         ack_subject_template=row["ack_subject_template"], ack_body_template=row["ack_body_template"],
         signature_template=row["signature_template"], uidvalidity=row["uidvalidity"],
         last_uid=row["last_uid"],

@@ -44,6 +44,7 @@ class Mailbox(Table, tablename="mailbox"):
     from_name = Varchar(length=200, default="")
     # The acknowledgement of new tickets (Jinja2, sandboxed) and the signature under replies.
     ack_enabled = Boolean(default=False)
+    ack_limit_per_hour = Integer(default=5)  # acknowledgements to one sender per hour
     ack_subject_template = Text(default="")
     ack_body_template = Text(default="")
     signature_template = Text(default="")

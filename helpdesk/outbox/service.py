@@ -9,7 +9,6 @@ very same mail, which receivers and our own intake recognise), and records the o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,15 +42,10 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
 
 
-@dataclass(frozen=True)
-class AckSettings:
-    cap_per_sender: int = 5
-
-
 # ---------------------------------------------------------------- acknowledgements
 
 
-async def queue_acknowledgement(opened: TicketOpened, *, settings: AckSettings = AckSettings()) -> int | None:
+async def queue_acknowledgement(opened: TicketOpened) -> int | None:
     """Queue the acknowledgement of a ticket opened by mail (inside the ingest transaction).
 
     Returns the queued message id, or None when RFC 3834's rules or the mailbox say no.
@@ -69,7 +63,7 @@ async def queue_acknowledgement(opened: TicketOpened, *, settings: AckSettings =
         already_acknowledged=await Message.exists().where(
             (Message.ticket == opened.ticket_id) & (Message.kind == "auto_reply")).run(),
         sent_to_sender_recently=await _acknowledgements_since(opened.ticket_id, opened.now - ACK_CAP_WINDOW),
-        cap_per_window=settings.cap_per_sender,
+        cap_per_window=mailbox["ack_limit_per_hour"],
     ))
     if refusal:
         logger.info("ticket %s: no acknowledgement (%s)", ticket_number(opened.ticket_id), refusal)

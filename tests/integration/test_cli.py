@@ -105,3 +105,45 @@ def test_serve_with_demo_answers_login_and_schema(cli_env: dict[str, str]) -> No
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _mail(number: int, **headers: str) -> bytes:
+    lines = [f"From: Customer {number} <c{number}@acme.example>", "To: support@helpdesk.example",
+             f"Subject: Question {number}", f"Message-ID: <q{number}@acme.example>"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + f"\r\n\r\nQuestion number {number}.\r\n").encode()
+
+
+def test_inbox_import_reads_eml_mbox_and_maildir_once(cli_env: dict[str, str], tmp_path: Path) -> None:
+    if ENGINE == "postgres":
+        run(cli_env, "migrate")
+    (tmp_path / "one.eml").write_bytes(_mail(1))
+    mbox = b"".join(b"From sender@example Sat Nov 28 10:00:00 2026\n" + _mail(n).replace(b"\r\n", b"\n") + b"\n"
+                    for n in (2, 3))
+    (tmp_path / "archive.mbox").write_bytes(mbox)
+    for folder in ("cur", "new", "tmp"):  # a maildir; files are read in path order, so the reply comes last
+        (tmp_path / "replies" / folder).mkdir(parents=True)
+    (tmp_path / "replies" / "new" / "1700000000.M1P1.host").write_bytes(
+        _mail(4, **{"In-Reply-To": "<q1@acme.example>"}))
+    (tmp_path / "replies" / "tmp" / "half-written").write_bytes(b"not a mail yet")
+    first = run(cli_env, "inbox", "import", str(tmp_path))
+    assert json.loads(first.stdout) == {"processed": 4}
+    second = run(cli_env, "inbox", "import", str(tmp_path))
+    assert json.loads(second.stdout) == {"duplicate": 4}
+    messages = list(csv.DictReader(io.StringIO(run(cli_env, "export", "messages").stdout)))
+    assert len(messages) == 4
+    by_id = {m["message_id"]: m for m in messages}
+    assert by_id["q4@acme.example"]["ticket_id"] == by_id["q1@acme.example"]["ticket_id"]
+    assert by_id["q4@acme.example"]["thread_reason"] == "in_reply_to"
+
+
+def test_inbox_parse_prints_one_json_object_per_file(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_bytes(_mail(1, **{"Auto-Submitted": "auto-replied"}))
+    (tmp_path / "b.eml").write_bytes(b"\xff\xfe garbage without headers")
+    result = subprocess.run([HELPDESK, "inbox", "parse", str(tmp_path / "a.eml"), str(tmp_path / "b.eml")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert first["message_id"] == "q1@acme.example" and first["auto_generated"] == "auto_reply"
+    assert first["from"] == {"name": "Customer 1", "address": "c1@acme.example"}
+    assert second["file"].endswith("b.eml") and second["message_id"].endswith("@synthetic.helpdesk.invalid")

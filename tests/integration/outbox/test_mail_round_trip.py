@@ -188,7 +188,7 @@ async def test_rfc3834_no_answers_to_machines_and_a_cap_per_sender(
     await deliver_due(now=clock.now())
     await deliver_due(now=clock.now())
     recipients = [r.recipients[0] for r in smtp.received]
-    assert recipients == ["busy@acme.example"] * 5  # the cap (5 an hour) holds; the others got none
+    assert recipients == ["busy@acme.example"] * 5  # the default cap (5 an hour) holds; the others got none
 
 
 async def test_two_helpdesks_answering_each_other_stop(
