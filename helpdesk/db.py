@@ -13,22 +13,26 @@ import io
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
 from piccolo.columns import Column, Text, Timestamptz, Varchar
 from piccolo.columns.combination import Combinable
 from piccolo.conf.apps import Finder
+from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.query import Select
 
 from helpdesk import events
 from helpdesk.errors import ConfigurationError, ValidationFailed
+from helpdesk.pagination import check_limit, decode_cursor, encode_cursor
 from helpdesk.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -96,6 +100,25 @@ async def stop(engine: Engine) -> None:
         await engine.close_connection_pool()
 
 
+def ddl_migration(
+    migration_id: str, app_name: str, description: str, statements: list[str]
+) -> Callable[[], Awaitable[MigrationManager]]:
+    """A migration's ``forwards`` that runs plain DDL (indexes Piccolo's columns cannot declare)."""
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+
+        async def run_statements() -> None:
+            engine = engine_finder()  # also right when Piccolo's own CLI runs the migration
+            for statement in statements:
+                await engine.run_ddl(statement)
+
+        manager.add_raw(run_statements)
+        return manager
+
+    return forwards
+
+
 async def migrate() -> None:
     # Piccolo reports progress with print(); keep standard output clean for commands like export.
     progress = io.StringIO()
@@ -153,6 +176,26 @@ def keyset_condition(columns: list[Column], key: list[Any], *, descending: bool)
 
 
 _BIGINT = range(-(2**63), 2**63)
+
+
+async def keyset_page(
+    query: Select, columns: list[Column], *, cursor: str | None, limit: int, descending: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``query`` in the order of ``columns`` (the last one unique), and the next cursor."""
+    limit = check_limit(limit)
+    query = query.order_by(*columns, ascending=not descending).limit(limit + 1)
+    key = decode_cursor(cursor, length=len(columns))
+    if key:
+        query = query.where(keyset_condition(columns, key, descending=descending))
+    rows = await query.run()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor([_cursor_plain(last[column._meta.name]) for column in columns])
+
+
+def _cursor_plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _cursor_value(column: Column, value: Any) -> Any:

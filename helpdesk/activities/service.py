@@ -14,10 +14,10 @@ from helpdesk.activities.tables import Activity
 from helpdesk.actors import Actor
 from helpdesk.auth.service import check_agent_exists
 from helpdesk.customers import service as customers
-from helpdesk.db import keyset_condition, unit_of_work
+from helpdesk.db import keyset_page, unit_of_work
 from helpdesk.errors import NotFound, PermissionDenied, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
-from helpdesk.pagination import Page, check_limit, decode_cursor, encode_cursor
+from helpdesk.pagination import Page
 from helpdesk.schemas import provided_fields
 from helpdesk.tickets.service import check_ticket_exists
 
@@ -51,8 +51,7 @@ def activity_read(row: dict[str, Any]) -> ActivityRead:
 async def list_activities(
     actor: Actor, query: ActivityQuery, *, cursor: str | None = None, limit: int = 50
 ) -> Page[ActivityRead]:
-    limit = check_limit(limit)
-    select = Activity.select().order_by(Activity.occurred_at, Activity.id, ascending=False).limit(limit + 1)
+    select = Activity.select()
     if query.account_id is not None:
         select = select.where(Activity.account == query.account_id)
     if query.contact_id is not None:
@@ -69,13 +68,8 @@ async def list_activities(
         select = select.where(Activity.assignee == int(query.assignee))
     if query.done is not None:
         select = select.where(Activity.done == query.done)
-    key = decode_cursor(cursor, length=2)
-    if key:
-        select = select.where(keyset_condition([Activity.occurred_at, Activity.id], key, descending=True))
-    rows = await select.run()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1]["occurred_at"].isoformat(), rows[-1]["id"]]) if more else None
+    rows, next_cursor = await keyset_page(select, [Activity.occurred_at, Activity.id], cursor=cursor, limit=limit,
+                                          descending=True)
     return Page(items=[activity_read(row) for row in rows], next=next_cursor)
 
 

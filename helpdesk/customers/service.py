@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
+from piccolo.querystring import QueryString
 
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import Actor
@@ -38,13 +39,14 @@ from helpdesk.customers.tables import (
     CustomFieldDefinition,
     Purchase,
 )
-from helpdesk.db import keyset_condition, unit_of_work
+from helpdesk.db import keyset_page, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
-from helpdesk.pagination import Page, check_limit, decode_cursor, encode_cursor
+from helpdesk.pagination import Page
 from helpdesk.schemas import provided_fields
 
 MAX_AMOUNT = Decimal(10) ** 12
+CENT = Decimal("0.01")
 
 # Free-mail domains are shared by strangers, so they never link a sender to an account.
 FREEMAIL_DOMAINS = frozenset(
@@ -65,9 +67,13 @@ def domain_of(address: str) -> str:
     return normalise_address(address).rpartition("@")[2]
 
 
-def _like(text: str) -> str:
+def contains_pattern(text: str) -> QueryString:
+    """A pattern for ``like``/``ilike`` matching ``text`` anywhere, with ``%`` and ``_`` taken literally.
+
+    The ESCAPE clause is spelled out because SQLite's LIKE has no default escape character.
+    """
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return QueryString("{} ESCAPE '\\'", f"%{escaped}%")
 
 
 # ---------------------------------------------------------------- custom field definitions
@@ -184,23 +190,17 @@ async def list_accounts(
     *, q: str | None = None, tier: str | None = None, domain: str | None = None,
     cursor: str | None = None, limit: int = 50,
 ) -> Page[AccountRead]:
-    limit = check_limit(limit)
-    query = Account.select().output(load_json=True).order_by(Account.name, Account.id).limit(limit + 1)
+    query = Account.select().output(load_json=True)
     if q:
-        query = query.where(Account.name.ilike(_like(q)))
+        query = query.where(Account.name.ilike(contains_pattern(q)))
     if tier:
         query = query.where(Account.tier == tier)
     if domain:
         query = query.where(
             Account.id.is_in(AccountDomain.select(AccountDomain.account).where(AccountDomain.domain == domain.lower()))
         )
-    key = decode_cursor(cursor, length=2)
-    if key:
-        query = query.where(keyset_condition([Account.name, Account.id], key, descending=False))
-    rows = await query.run()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1]["name"], rows[-1]["id"]]) if more else None
+    rows, next_cursor = await keyset_page(query, [Account.name, Account.id], cursor=cursor, limit=limit,
+                                          descending=False)
     return Page(items=await _account_reads(rows), next=next_cursor)
 
 
@@ -238,7 +238,7 @@ async def create_account(actor: Actor, data: AccountCreate, *, now: datetime) ->
             Account(name=data.name.strip(), tier=data.tier, custom_fields=custom, created_at=now, updated_at=now)
         ).run()
         domains = await _set_domains(row["id"], data.domains)
-        changes = changes_between({}, {"name": data.name, "tier": data.tier, "domains": domains, "custom_fields": custom})
+        changes = changes_between({}, {"name": data.name.strip(), "tier": data.tier, "domains": domains, "custom_fields": custom})
         await audit_service.record(actor, "account.created", "account", row["id"], changes, at=now)
         publish_on_commit(Event("account", "created", row["id"]))
     return await get_account(row["id"])
@@ -246,6 +246,8 @@ async def create_account(actor: Actor, data: AccountCreate, *, now: datetime) ->
 
 async def update_account(actor: Actor, account_id: int, data: AccountUpdate, *, now: datetime) -> AccountRead:
     fields = provided_fields(data)
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()  # as on create
     async with unit_of_work():
         before = await get_account(account_id)
         values: dict[Any, Any] = {Account.updated_at: now}
@@ -313,12 +315,11 @@ async def list_contacts(
     *, q: str | None = None, account_id: int | None = None, email: str | None = None,
     cursor: str | None = None, limit: int = 50,
 ) -> Page[ContactRead]:
-    limit = check_limit(limit)
-    query = Contact.select().output(load_json=True).order_by(Contact.name, Contact.id).limit(limit + 1)
+    query = Contact.select().output(load_json=True)
     if q:
         query = query.where(
-            Contact.name.ilike(_like(q))
-            | Contact.id.is_in(ContactEmail.select(ContactEmail.contact).where(ContactEmail.address.ilike(_like(q))))
+            Contact.name.ilike(contains_pattern(q))
+            | Contact.id.is_in(ContactEmail.select(ContactEmail.contact).where(ContactEmail.address.ilike(contains_pattern(q))))
         )
     if account_id is not None:
         query = query.where(Contact.account == account_id)
@@ -326,13 +327,8 @@ async def list_contacts(
         query = query.where(
             Contact.id.is_in(ContactEmail.select(ContactEmail.contact).where(ContactEmail.address == normalise_address(email)))
         )
-    key = decode_cursor(cursor, length=2)
-    if key:
-        query = query.where(keyset_condition([Contact.name, Contact.id], key, descending=False))
-    rows = await query.run()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1]["name"], rows[-1]["id"]]) if more else None
+    rows, next_cursor = await keyset_page(query, [Contact.name, Contact.id], cursor=cursor, limit=limit,
+                                          descending=False)
     return Page(items=await contact_reads(rows), next=next_cursor)
 
 
@@ -385,7 +381,7 @@ async def do_create_contact(
                 created_at=now, updated_at=now)
     ).run()
     cleaned = await _set_emails(row["id"], emails)
-    changes = changes_between({}, {"name": name, "emails": cleaned, "account_id": account_id, "role": role})
+    changes = changes_between({}, {"name": name.strip(), "emails": cleaned, "account_id": account_id, "role": role})
     await audit_service.record(actor, "contact.created", "contact", row["id"], changes, at=now)
     publish_on_commit(Event("contact", "created", row["id"]))
     return row["id"]
@@ -393,6 +389,8 @@ async def do_create_contact(
 
 async def update_contact(actor: Actor, contact_id: int, data: ContactUpdate, *, now: datetime) -> ContactRead:
     fields = provided_fields(data)
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()  # as on create
     async with unit_of_work():
         before = await get_contact(contact_id)
         values: dict[Any, Any] = {Contact.updated_at: now}
@@ -440,7 +438,9 @@ async def find_contact_by_address(address: str) -> dict[str, Any] | None:
 def _purchase_read(row: dict[str, Any]) -> PurchaseRead:
     return PurchaseRead(
         id=row["id"], account_id=row["account"], contact_id=row["contact"], order_number=row["order_number"],
-        sku=row["sku"], product=row["product"], quantity=row["quantity"], amount=row["amount"],
+        sku=row["sku"], product=row["product"], quantity=row["quantity"],
+        # SQLite keeps NUMERIC as a float, so 10.10 comes back as 10.1: always show two decimals.
+        amount=Decimal(row["amount"]).quantize(CENT),
         currency=row["currency"], ordered_at=row["ordered_at"], status=row["status"],
     )
 
@@ -449,21 +449,15 @@ async def list_purchases(
     *, account_id: int | None = None, contact_id: int | None = None, status: str | None = None,
     cursor: str | None = None, limit: int = 50,
 ) -> Page[PurchaseRead]:
-    limit = check_limit(limit)
-    query = Purchase.select().order_by(Purchase.ordered_at, Purchase.id, ascending=False).limit(limit + 1)
+    query = Purchase.select()
     if account_id is not None:
         query = query.where(Purchase.account == account_id)
     if contact_id is not None:
         query = query.where(Purchase.contact == contact_id)
     if status:
         query = query.where(Purchase.status == status)
-    key = decode_cursor(cursor, length=2)
-    if key:
-        query = query.where(keyset_condition([Purchase.ordered_at, Purchase.id], key, descending=True))
-    rows = await query.run()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([rows[-1]["ordered_at"].isoformat(), rows[-1]["id"]]) if more else None
+    rows, next_cursor = await keyset_page(query, [Purchase.ordered_at, Purchase.id], cursor=cursor, limit=limit,
+                                          descending=True)
     return Page(items=[_purchase_read(row) for row in rows], next=next_cursor)
 
 
@@ -485,7 +479,7 @@ async def _check_contact_in_account(contact_id: int | None, account_id: int) -> 
 
 
 def _check_amount(amount: Decimal) -> None:
-    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT or amount != amount.quantize(CENT):
         raise ValidationFailed("must be a finite amount with at most 2 decimals, below 10^12", field="amount")
 
 

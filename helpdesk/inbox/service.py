@@ -10,7 +10,7 @@ from typing import Any
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import Actor
 from helpdesk.auth.service import check_team_exists
-from helpdesk.db import unit_of_work
+from helpdesk.db import keyset_page, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.inbox.imap import (
@@ -30,7 +30,7 @@ from helpdesk.inbox.schemas import (
     MailboxUpdate,
 )
 from helpdesk.inbox.tables import InboundMail, Mailbox
-from helpdesk.pagination import Page, check_limit, decode_cursor, encode_cursor
+from helpdesk.pagination import Page
 from helpdesk.schemas import provided_fields
 from helpdesk.templates import ACK_PLACEHOLDERS, SIGNATURE_PLACEHOLDERS, check_template
 
@@ -234,19 +234,13 @@ _INBOUND_COLUMNS = [column for column in InboundMail.all_columns() if column._me
 async def list_inbound(actor: Actor, *, state: str | None = None, mailbox_id: int | None = None,
                        cursor: str | None = None, limit: int = 50) -> Page[InboundMailRead]:
     actor.require("admin")
-    limit = check_limit(limit)
-    query = InboundMail.select(*_INBOUND_COLUMNS).order_by(InboundMail.id, ascending=False).limit(limit + 1)
+    query = InboundMail.select(*_INBOUND_COLUMNS)
     if state:
         query = query.where(InboundMail.state == state)
     if mailbox_id is not None:
         query = query.where(InboundMail.mailbox == mailbox_id)
-    key = decode_cursor(cursor, length=1)
-    if key:
-        query = query.where(InboundMail.id < int(key[0]))
-    rows = await query.run()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(items=[_inbound_read(row) for row in rows], next=encode_cursor([rows[-1]["id"]]) if more else None)
+    rows, next_cursor = await keyset_page(query, [InboundMail.id], cursor=cursor, limit=limit, descending=True)
+    return Page(items=[_inbound_read(row) for row in rows], next=next_cursor)
 
 
 async def get_inbound(actor: Actor, inbound_id: int) -> InboundMailRead:

@@ -18,10 +18,10 @@ from helpdesk.actors import Actor
 from helpdesk.auth.service import check_agent_exists, check_team_exists
 from helpdesk.customers import service as customers
 from helpdesk.customers.tables import Contact, ContactEmail
-from helpdesk.db import keyset_condition, unit_of_work
+from helpdesk.db import keyset_page, unit_of_work
 from helpdesk.errors import NotFound, StaleVersion, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
-from helpdesk.pagination import Page, check_limit, decode_cursor, encode_cursor
+from helpdesk.pagination import Page
 from helpdesk.sanitize import sanitize_html
 from helpdesk.schemas import provided_fields
 from helpdesk.tickets.numbers import ticket_id_from_number, ticket_number
@@ -128,29 +128,12 @@ async def _ticket_reads(rows: list[dict[str, Any]]) -> list[TicketRead]:
 
 
 async def list_tickets(actor: Actor, query: TicketQuery, *, cursor: str | None = None, limit: int = 50) -> Page[TicketRead]:
-    limit = check_limit(limit)
     if query.sort not in SORTS:
         raise ValidationFailed(f"sort must be one of {', '.join(SORTS)}", field="sort")
-    sort_columns = list(SORTS[query.sort])
-    select = (
-        Ticket.select(*_TICKET_COLUMNS)
-        .output(load_json=True)
-        .order_by(*sort_columns, ascending=False)
-        .limit(limit + 1)
-    )
+    select = Ticket.select(*_TICKET_COLUMNS).output(load_json=True)
     for condition in await _conditions(actor, query):
         select = select.where(condition)
-    key = decode_cursor(cursor, length=2)
-    if key:
-        select = select.where(keyset_condition(sort_columns, key, descending=True))
-    rows = await select.run()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if more:
-        last = rows[-1]
-        sort_value = last[sort_columns[0]._meta.name]
-        next_cursor = encode_cursor([sort_value.isoformat() if isinstance(sort_value, datetime) else sort_value, last["id"]])
+    rows, next_cursor = await keyset_page(select, list(SORTS[query.sort]), cursor=cursor, limit=limit, descending=True)
     return Page(items=await _ticket_reads(rows), next=next_cursor)
 
 

@@ -1,7 +1,6 @@
 """Composite and unique indexes that Piccolo's column options cannot express."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from helpdesk.db import ddl_migration
 
 ID = "2026-11-28T14:30:00:000000"
 VERSION = "1.38.0"
@@ -11,14 +10,4 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX team_member_unique ON team_member (team, agent)",
 ]
 
-
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="auth", description=DESCRIPTION)
-
-    async def create_indexes():
-        engine = engine_finder()
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(create_indexes)
-    return manager
+forwards = ddl_migration(ID, "auth", DESCRIPTION, STATEMENTS)

@@ -1,7 +1,6 @@
 """Unique keys that make a second delivery of the same mail a no-op, and the retry index."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from helpdesk.db import ddl_migration
 
 ID = "2026-11-28T15:00:00:000000"
 VERSION = "1.38.0"
@@ -14,14 +13,4 @@ STATEMENTS = [
     "CREATE INDEX inbound_mail_server_state ON inbound_mail (mailbox, server_state)",
 ]
 
-
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="inbox", description=DESCRIPTION)
-
-    async def create_indexes():
-        engine = engine_finder()
-        for statement in STATEMENTS:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(create_indexes)
-    return manager
+forwards = ddl_migration(ID, "inbox", DESCRIPTION, STATEMENTS)
