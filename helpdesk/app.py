@@ -7,12 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
-from litestar import Litestar, Response, get
+from litestar import Litestar, Response, Router, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
 
 from helpdesk import db, events
 from helpdesk.activities.controllers import ActivityController
@@ -34,8 +36,16 @@ from helpdesk.customers.controllers import (
 )
 from helpdesk.exports.controllers import ExportController
 from helpdesk.inbox.controllers import InboundMailController, MailboxController
+from helpdesk.live import LiveConfig
+from helpdesk.live import running as running_live
+from helpdesk.live.controllers import live_socket
 from helpdesk.overview.controllers import OverviewController
 from helpdesk.settings import Settings
+from helpdesk.sla.controllers import (
+    SlaCalendarController,
+    SlaPolicyController,
+    TicketSlaController,
+)
 from helpdesk.tickets.controllers import (
     AttachmentController,
     ReportController,
@@ -67,11 +77,32 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# The agent web app, built from frontend/ by `make frontend` (git-ignored; absent until built).
+AGENT_APP_DIR = Path(__file__).parent / "static"
+
+
+def _agent_app_headers(response: Response) -> Response:
+    # A router's after_request replaces the app's, so this one adds the usual headers too.
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return _security_headers(response)
+
+
+def _agent_app_router() -> Router:
+    if not (AGENT_APP_DIR / "index.html").is_file():
+        logger.warning("the agent web app is not built (%s): run `make frontend`", AGENT_APP_DIR)
+    # Public: the page and its assets hold no data; everything behind them is /api, which needs a login.
+    return create_static_files_router(
+        path="/", directories=[AGENT_APP_DIR], html_mode=True, name="agent_app", opt=PUBLIC,
+        after_request=_agent_app_headers,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
     bus: events.InMemoryEventBus | None = None,
+    live: LiveConfig | None = None,
 ) -> Litestar:
     clock = clock or SystemClock()
     engine = db.configure(settings)
@@ -87,7 +118,9 @@ def create_app(
             await db.migrate()
         background = asyncio.create_task(run_background(clock)) if settings.run_background_tasks else None
         try:
-            yield
+            async with running_live(settings, live or LiveConfig()) as hub:
+                app.state.live_hub = hub
+                yield
         finally:
             if background:
                 background.cancel()
@@ -106,11 +139,14 @@ def create_app(
     return Litestar(
         route_handlers=[
             health,
+            live_socket,
             AuthController, AgentController, TeamController, TokenController,
             AccountController, ContactController, PurchaseController, CustomFieldController,
             TicketController, AttachmentController, ReportController,
             ActivityController, OverviewController, ExportController, AuditController,
             MailboxController, InboundMailController,
+            SlaCalendarController, SlaPolicyController, TicketSlaController,
+            _agent_app_router(),  # last: its catch-all path must not shadow anything above
         ],
         dependencies={
             "actor": Provide(provide_actor, sync_to_thread=False),

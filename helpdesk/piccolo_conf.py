@@ -21,5 +21,6 @@ APP_REGISTRY = AppRegistry(
         "helpdesk.tickets.piccolo_app",
         "helpdesk.activities.piccolo_app",
         "helpdesk.inbox.piccolo_app",
+        "helpdesk.sla.piccolo_app",
     ]
 )

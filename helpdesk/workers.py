@@ -1,4 +1,4 @@
-"""The background work of an instance (mail intake, mail delivery) and how the domains are wired."""
+"""The background work of an instance and how the domains are wired to each other."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ from helpdesk.inbox import ingest
 from helpdesk.inbox.worker import InboxWorker
 from helpdesk.outbox.sender import OutboxSender
 from helpdesk.outbox.service import queue_acknowledgement
+from helpdesk.sla import service as sla
+from helpdesk.sla.runner import SlaRunner
+
+
+async def acknowledge_with_promise(opened: ingest.TicketOpened) -> None:
+    """Start the new ticket's SLA clocks, then acknowledge it with the promised first-response time."""
+    due = await sla.first_response_due(opened.ticket_id, now=opened.now)
+    await queue_acknowledgement(opened, first_response_due=due)
 
 
 def wire_domains() -> None:
     """Connect domains that react to each other (idempotent)."""
-    ingest.on_ticket_opened(queue_acknowledgement)
+    ingest.on_ticket_opened(acknowledge_with_promise)
 
 
 async def run_background(clock: Clock) -> None:
-    """Poll mailboxes and deliver queued mail until cancelled."""
-    await asyncio.gather(InboxWorker(clock).run(), OutboxSender(clock).run())
+    """Poll mailboxes, deliver queued mail and run SLA clocks until cancelled."""
+    await asyncio.gather(InboxWorker(clock).run(), OutboxSender(clock).run(), SlaRunner(clock).run())

@@ -31,9 +31,13 @@ def check_definition(field_type: str, choices: list[str]) -> None:
 
 
 def clean_values(
-    definitions: list[FieldDefinition], values: dict[str, Any], *, existing: dict[str, Any] | None = None
+    definitions: list[FieldDefinition], values: dict[str, Any], *, existing: dict[str, Any] | None = None,
+    enforce_required: bool = True,
 ) -> dict[str, Any]:
     """Merge ``values`` over ``existing`` and check the result; a None value clears a field.
+
+    ``enforce_required=False`` is for records created on someone's behalf (a contact for a new
+    mail sender): nobody could fill the required fields then, and refusing would lose the mail.
 
     Raises ValidationFailed naming ``custom_fields.<key>`` for the first problem found.
     """
@@ -47,7 +51,7 @@ def clean_values(
             merged.pop(key, None)
         else:
             merged[key] = _clean_value(definition, value)
-    for definition in definitions:
+    for definition in definitions if enforce_required else ():
         if definition.required and merged.get(definition.key) in (None, ""):
             raise ValidationFailed("this custom field is required", field=f"custom_fields.{definition.key}")
     return merged

@@ -110,9 +110,10 @@ async def definitions_for(object_type: str) -> list[FieldDefinition]:
 
 
 async def check_custom_values(
-    object_type: str, values: dict[str, Any], *, existing: dict[str, Any] | None = None
+    object_type: str, values: dict[str, Any], *, existing: dict[str, Any] | None = None, enforce_required: bool = True
 ) -> dict[str, Any]:
-    return clean_values(await definitions_for(object_type), values, existing=existing)
+    return clean_values(await definitions_for(object_type), values, existing=existing,
+                        enforce_required=enforce_required)
 
 
 async def create_custom_field(actor: Actor, data: CustomFieldCreate, *, now: datetime) -> CustomFieldRead:
@@ -371,11 +372,15 @@ async def create_contact(actor: Actor, data: ContactCreate, *, now: datetime) ->
 
 async def do_create_contact(
     actor: Actor, *, name: str, emails: list[str], now: datetime, phone: str = "", account_id: int | None = None,
-    role: str = "user", custom_fields: dict[str, Any] | None = None,
+    role: str = "user", custom_fields: dict[str, Any] | None = None, enforce_required: bool = True,
 ) -> int:
-    """Insert a contact inside the caller's unit of work; returns its id."""
+    """Insert a contact inside the caller's unit of work; returns its id.
+
+    Contacts created implicitly (a new mail sender, a requester named on a ticket) pass
+    ``enforce_required=False``: required custom fields are for agents to fill in later.
+    """
     await check_account_exists(account_id)
-    custom = await check_custom_values("contact", custom_fields or {})
+    custom = await check_custom_values("contact", custom_fields or {}, enforce_required=enforce_required)
     [row] = await Contact.insert(
         Contact(name=name.strip(), phone=phone, account=account_id, role=role, custom_fields=custom,
                 created_at=now, updated_at=now)

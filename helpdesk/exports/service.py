@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 from piccolo.table import Table
@@ -22,6 +23,7 @@ from helpdesk.tickets.numbers import ticket_number
 from helpdesk.tickets.tables import Message, Ticket, TicketTag
 
 BATCH = 1000
+CENT = Decimal("0.01")
 
 Enricher = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
@@ -71,6 +73,13 @@ async def _rename_foreign_keys(rows: list[dict[str, Any]]) -> None:
                 row[f"{key}_id"] = row[key]
 
 
+async def _purchase_extras(rows: list[dict[str, Any]]) -> None:
+    await _rename_foreign_keys(rows)
+    for row in rows:
+        # SQLite keeps NUMERIC as a float (10.10 reads back as 10.1): two decimals, as the API shows.
+        row["amount"] = Decimal(row["amount"]).quantize(CENT)
+
+
 EXPORTS: dict[str, tuple[type[Table], list[str], Enricher | None]] = {
     "tickets": (Ticket, ["id", "number", "subject", "status", "priority", "channel", "requester_id", "account_id",
                          "assignee_id", "team_id", "tags", "created_at", "updated_at", "first_response_at", "solved_at",
@@ -83,7 +92,7 @@ EXPORTS: dict[str, tuple[type[Table], list[str], Enricher | None]] = {
     "contacts": (Contact, ["id", "name", "emails", "phone", "account_id", "role", "custom_fields", "created_at",
                            "updated_at"], _contact_extras),
     "purchases": (Purchase, ["id", "account_id", "contact_id", "order_number", "sku", "product", "quantity",
-                             "amount", "currency", "ordered_at", "status"], _rename_foreign_keys),
+                             "amount", "currency", "ordered_at", "status"], _purchase_extras),
     "activities": (Activity, ["id", "kind", "subject", "body", "account_id", "contact_id", "ticket_id", "author_id",
                               "assignee_id", "due_at", "done", "occurred_at", "created_at"], _rename_foreign_keys),
 }

@@ -304,7 +304,8 @@ async def _sender_contact(parsed: ParsedMail, now: datetime) -> tuple[int | None
     account_id = await customers.find_account_for_address(parsed.from_.address)
     name = parsed.from_.name or parsed.from_.address.split("@")[0]
     contact_id = await customers.do_create_contact(
-        SYSTEM, name=name[:200], emails=[parsed.from_.address], account_id=account_id, now=now
+        SYSTEM, name=name[:200], emails=[parsed.from_.address], account_id=account_id, now=now,
+        enforce_required=False,
     )
     return contact_id, account_id
 

@@ -45,7 +45,7 @@ def retry_delay(attempts: int) -> timedelta:
 # ---------------------------------------------------------------- acknowledgements
 
 
-async def queue_acknowledgement(opened: TicketOpened) -> int | None:
+async def queue_acknowledgement(opened: TicketOpened, *, first_response_due: datetime | None = None) -> int | None:
     """Queue the acknowledgement of a ticket opened by mail (inside the ingest transaction).
 
     Returns the queued message id, or None when RFC 3834's rules or the mailbox say no.
@@ -70,7 +70,8 @@ async def queue_acknowledgement(opened: TicketOpened) -> int | None:
         return None
     number = ticket_number(opened.ticket_id)
     values = {"ticket_number": number, "token": f"#{number}", "subject": parsed.subject or "(no subject)",
-              "customer_name": (parsed.from_.name if parsed.from_ else "") or "there", "first_response_due": None}
+              "customer_name": (parsed.from_.name if parsed.from_ else "") or "there",
+              "first_response_due": f"{first_response_due:%Y-%m-%d %H:%M} UTC" if first_response_due else None}
     body = render(mailbox["ack_body_template"] or DEFAULT_ACK_BODY, values)
     subject = render(mailbox["ack_subject_template"] or DEFAULT_ACK_SUBJECT, values)
     return await tickets.do_insert_message(
@@ -143,7 +144,7 @@ async def build_outgoing(message_id: int) -> tuple[OutgoingMail, dict[str, Any]]
     mailbox = await _mailbox_for(ticket.id)
     if mailbox is None:
         return None
-    automatic = message["kind"] == "auto_reply"
+    automatic = message["kind"] in ("auto_reply", "notification")
     text = message["text_body"]
     if message["kind"] == "reply" and mailbox["signature_template"]:
         agent_name = await _agent_name(message["author_agent"])

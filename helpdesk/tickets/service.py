@@ -288,7 +288,7 @@ async def _requester_for(actor: Actor, data: TicketCreate, *, now: datetime) -> 
             return existing["id"]
         return await customers.do_create_contact(
             actor, name=data.requester.name, emails=[data.requester.email], now=now,
-            account_id=await customers.find_account_for_address(data.requester.email),
+            account_id=await customers.find_account_for_address(data.requester.email), enforce_required=False,
         )
     return None
 

@@ -199,3 +199,18 @@ async def test_too_large_mail_is_quarantined_not_lost(client: AsyncClient, agent
     record = await inbound(client, agents, stored.inbound_id)
     assert record["state"] == "quarantined" and "too large" in record["error"]
     assert (await client.get(f"/api/inbound-mails/{stored.inbound_id}/raw", headers=agents.admin.headers)).content == raw
+
+
+async def test_required_contact_fields_do_not_block_new_senders(client: AsyncClient, agents: RoleAgents, clock) -> None:
+    created = await client.post("/api/custom-fields", headers=agents.admin.headers, json={
+        "object_type": "contact", "key": "customer_number", "label": "Customer number", "field_type": "text",
+        "required": True})
+    assert created.status_code == 201
+    state, _ = await deliver(build(sender="New Person <new@person.example>"), clock)
+    assert state == "processed"
+    by_api = await client.post("/api/tickets", headers=agents.agent.headers, json={
+        "subject": "Phone call", "requester": {"name": "Caller", "email": "caller@person.example"}})
+    assert by_api.status_code == 201
+    manual = await client.post("/api/contacts", headers=agents.agent.headers, json={
+        "name": "Typed In", "emails": ["typed@person.example"]})
+    assert manual.status_code == 422 and manual.json()["field"] == "custom_fields.customer_number"

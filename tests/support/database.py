@@ -65,5 +65,5 @@ async def wipe_all_tables() -> None:
         await engine.run_ddl(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     else:
         async with engine.transaction():
-            for table in tables:
+            for table in reversed(tables):  # children before parents: some keys restrict deletes
                 await engine.run_ddl(f"DELETE FROM {table}")

@@ -33,6 +33,8 @@ from helpdesk.inbox.ingest import (
     store_received,
 )
 from helpdesk.inbox.schemas import MailboxCreate
+from helpdesk.sla import service as sla
+from helpdesk.sla.schemas import CalendarCreate, PolicyCreate
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import AttachmentUpload, MessageCreate, TicketCreate
 from tests.support.agents import RoleAgents
@@ -118,6 +120,18 @@ ROUTES = [
     Route("GET", "/api/inbound-mails/{inbound}", "admin"),
     Route("GET", "/api/inbound-mails/{inbound}/raw", "admin"),
     Route("POST", "/api/inbound-mails/{inbound}/retry", "admin"),
+    Route("GET", "/api/sla/calendars", "agent"),
+    Route("GET", "/api/sla/calendars/{calendar}", "agent"),
+    Route("POST", "/api/sla/calendars", "admin", {"name": "24/7", "always_open": True}),
+    Route("PATCH", "/api/sla/calendars/{calendar}", "admin", {"tz": "Europe/Berlin"}),
+    Route("GET", "/api/sla/policies", "agent"),
+    Route("GET", "/api/sla/policies/{policy}", "agent"),
+    Route("POST", "/api/sla/policies", "admin", {"name": "VIP", "calendar_id": "{calendar}",
+                                                 "targets": {"urgent": {"first_response": 15}}}),
+    Route("PATCH", "/api/sla/policies/{policy}", "admin", {"position": 5}),
+    Route("DELETE", "/api/sla/policies/{policy}", "admin"),
+    Route("GET", "/api/tickets/{ticket}/sla", "agent"),
+    Route("GET", "/api/reports/sla?start=2026-01-01T00:00:00Z&end=2027-01-01T00:00:00Z", "lead"),
 ]
 
 
@@ -146,6 +160,10 @@ async def _seed(now: datetime) -> dict[str, int]:
     mailbox = await inbox.create_mailbox(SYSTEM, MailboxCreate(
         name="support", addresses=["support@helpdesk.example"], imap_host="127.0.0.1", imap_port=free_port(),
         imap_security="none", imap_username="support", password_env="SUPPORT_IMAP_PASSWORD"), now=now)
+    calendar = await sla.create_calendar(SYSTEM, CalendarCreate(name="Office", tz="UTC", weekly={
+        "0": [("09:00", "17:00")]}), now=now)
+    policy = await sla.create_policy(SYSTEM, PolicyCreate(name="Default", calendar_id=calendar.id,
+                                                          targets={"normal": {"first_response": 60}}), now=now)
     failed = parse_received(b"Subject: poison\r\n\r\nbody")
     [stored] = await store_received(IMPORT_SOURCE, [failed], now=now)
     await ingest_stored(stored.inbound_id, Received(raw=failed.raw, parse_error="parse failed: test"), now=now)
@@ -153,7 +171,7 @@ async def _seed(now: datetime) -> dict[str, int]:
         "agent": agent.id, "team": team.id, "token": token.token.id, "account": account.id, "contact": contact.id,
         "purchase": purchase.id, "field": field.id, "activity": activity.id, "ticket": ticket.id,
         "ticket_version": current.version, "attachment": message.attachments[0].id, "mailbox": mailbox.id,
-        "inbound": stored.inbound_id,
+        "inbound": stored.inbound_id, "calendar": calendar.id, "policy": policy.id,
     }
 
 
@@ -208,9 +226,10 @@ def _template(path: str) -> str:
     names = {"agent": "agent_id", "team": "team_id", "token": "token_id", "account": "account_id",
              "contact": "contact_id", "purchase": "purchase_id", "field": "field_id", "activity": "activity_id",
              "ticket": "ticket_id", "attachment": "attachment_id", "mailbox": "mailbox_id",
-             "inbound": "inbound_id"}
+             "inbound": "inbound_id", "calendar": "calendar_id", "policy": "policy_id"}
     for short, full in names.items():
         path = path.replace("{" + short + "}", "{" + full + ":int}")
+    path = path.split("?")[0]
     return path.replace("/api/exports/tickets", "/api/exports/{kind:str}").replace(
         "/api/audit/account/{account_id:int}", "/api/audit/{object_type:str}/{object_id:int}"
     )

@@ -1,0 +1,540 @@
+"""SLA calendars and policies (admin-managed), per-ticket clocks, escalations and the report."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from piccolo.query.mixins import OnConflictAction
+
+import helpdesk.audit.service as audit_service
+from helpdesk.actors import SYSTEM, Actor
+from helpdesk.audit.tables import AuditEvent
+from helpdesk.auth.tables import Agent, Team
+from helpdesk.customers.tables import Account
+from helpdesk.db import unit_of_work
+from helpdesk.errors import Conflict, NotFound, ValidationFailed
+from helpdesk.events import Event, publish_on_commit
+from helpdesk.inbox.tables import InboundMail
+from helpdesk.schemas import provided_fields
+from helpdesk.sla import policy as rules
+from helpdesk.sla.calendar import BusinessCalendar, public_holidays
+from helpdesk.sla.schemas import (
+    CalendarCreate,
+    CalendarRead,
+    CalendarUpdate,
+    ClockRead,
+    PolicyCreate,
+    PolicyRead,
+    PolicyUpdate,
+    SlaReport,
+    SlaReportRow,
+)
+from helpdesk.sla.tables import Calendar, Policy, SlaClock, SlaEscalation
+from helpdesk.templates import render
+from helpdesk.tickets import service as tickets
+from helpdesk.tickets.status import OPEN_STATUSES, PRIORITIES, PRIORITY_RANK
+from helpdesk.tickets.tables import Message, Ticket, TicketTag
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------- calendars
+
+
+def _calendar_read(row: dict[str, Any]) -> CalendarRead:
+    return CalendarRead(id=row["id"], name=row["name"], tz=row["tz"], always_open=row["always_open"],
+                        weekly=row["weekly"], holidays=row["holidays"], holiday_country=row["holiday_country"],
+                        holiday_subdiv=row["holiday_subdiv"])
+
+
+def business_calendar(row: dict[str, Any], *, years: range) -> BusinessCalendar:
+    """The pure calendar for a stored one; public holidays are expanded for ``years``."""
+    holidays = {date.fromisoformat(day) for day in row["holidays"]}
+    if row["holiday_country"]:
+        holidays |= public_holidays(row["holiday_country"], years, row["holiday_subdiv"])
+    if row["always_open"]:
+        return BusinessCalendar(tz=row["tz"], weekly=BusinessCalendar.always(row["tz"]).weekly,
+                                holidays=frozenset(holidays))
+    hours = {int(day): [tuple(interval) for interval in intervals] for day, intervals in row["weekly"].items()}
+    return BusinessCalendar.weekly_hours(row["tz"], hours, holidays=holidays)
+
+
+def _check_calendar(values: dict[str, Any]) -> None:
+    try:
+        ZoneInfo(values["tz"])
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {values['tz']!r}", field="tz") from None
+    if not values["always_open"] and not any(values["weekly"].values()):
+        raise ValidationFailed("the schedule is empty: give opening hours or always_open", field="weekly")
+    try:
+        business_calendar({**values, "holidays": [str(d) for d in values["holidays"]]}, years=range(2000, 2001))
+    except (ValueError, NotImplementedError, KeyError) as error:
+        field = "holiday_country" if values.get("holiday_country") and "ountry" in str(error) else "weekly"
+        raise ValidationFailed(str(error), field=field) from None
+
+
+async def list_calendars() -> list[CalendarRead]:
+    return [_calendar_read(row) for row in await Calendar.select().output(load_json=True).order_by(Calendar.id).run()]
+
+
+async def _calendar_row(calendar_id: int) -> dict[str, Any]:
+    row = await Calendar.select().output(load_json=True).where(Calendar.id == calendar_id).first().run()
+    if row is None:
+        raise NotFound(f"calendar {calendar_id} does not exist", field="calendar_id")
+    return row
+
+
+async def get_calendar(calendar_id: int) -> CalendarRead:
+    return _calendar_read(await _calendar_row(calendar_id))
+
+
+def _calendar_values(fields: dict[str, Any]) -> dict[str, Any]:
+    values = dict(fields)
+    if "holidays" in values:
+        values["holidays"] = sorted({str(day) for day in values["holidays"]})
+    if "weekly" in values:
+        values["weekly"] = {day: [list(interval) for interval in intervals] for day, intervals in values["weekly"].items()}
+    return values
+
+
+async def create_calendar(actor: Actor, data: CalendarCreate, *, now: datetime) -> CalendarRead:
+    actor.require("admin")
+    values = _calendar_values(msgspec.structs.asdict(data))
+    _check_calendar(values)
+    async with unit_of_work():
+        if await Calendar.exists().where(Calendar.name == data.name).run():
+            raise Conflict(f"a calendar named {data.name!r} exists", field="name")
+        [row] = await Calendar.insert(Calendar(**values, created_at=now, updated_at=now)).run()
+        await audit_service.record(actor, "sla_calendar.created", "sla_calendar", row["id"],
+                                   audit_service.changes_between({}, values), at=now)
+    return await get_calendar(row["id"])
+
+
+async def update_calendar(actor: Actor, calendar_id: int, data: CalendarUpdate, *, now: datetime) -> CalendarRead:
+    actor.require("admin")
+    fields = _calendar_values(provided_fields(data))
+    async with unit_of_work():
+        before = await _calendar_row(calendar_id)
+        merged = {**before, **fields}
+        _check_calendar(merged)
+        await Calendar.update({**{getattr(Calendar, k): v for k, v in fields.items()}, Calendar.updated_at: now}).where(
+            Calendar.id == calendar_id).run()
+        await audit_service.record(actor, "sla_calendar.updated", "sla_calendar", calendar_id,
+                                   audit_service.changes_between(before, fields), at=now)
+        publish_on_commit(Event("sla_calendar", "updated", calendar_id))
+    return await get_calendar(calendar_id)
+
+
+# ---------------------------------------------------------------- policies
+
+
+def _policy_read(row: dict[str, Any]) -> PolicyRead:
+    return PolicyRead(id=row["id"], name=row["name"], position=row["position"], enabled=row["enabled"],
+                      conditions=row["conditions"], targets=row["targets"], calendar_id=row["calendar"],
+                      pause_statuses=row["pause_statuses"], warn_percent=row["warn_percent"],
+                      warn_minutes_before=row["warn_minutes_before"], escalations=row["escalations"])
+
+
+async def list_policies() -> list[PolicyRead]:
+    rows = await Policy.select().output(load_json=True).order_by(Policy.position, Policy.id).run()
+    return [_policy_read(row) for row in rows]
+
+
+async def get_policy(policy_id: int) -> PolicyRead:
+    row = await Policy.select().output(load_json=True).where(Policy.id == policy_id).first().run()
+    if row is None:
+        raise NotFound(f"policy {policy_id} does not exist", field="policy_id")
+    return _policy_read(row)
+
+
+async def _check_policy(values: dict[str, Any]) -> None:
+    await _calendar_row(values["calendar_id"])
+    if not any(values["targets"].values()):
+        raise ValidationFailed("a policy needs at least one target", field="targets")
+    conditions = values["conditions"]
+    for team_id in conditions.get("team_ids", []):
+        if not await Team.exists().where(Team.id == team_id).run():
+            raise ValidationFailed(f"team {team_id} does not exist: the policy would match nothing",
+                                   field="conditions.team_ids")
+    for escalation in values["escalations"]:
+        for action in escalation["actions"]:
+            if action["type"] == "add_tag" and not action.get("tag"):
+                raise ValidationFailed("add_tag needs a tag", field="escalations.actions.tag")
+            if action["type"] == "reassign" and not (action.get("team_id") or action.get("agent_id")):
+                raise ValidationFailed("reassign needs team_id or agent_id", field="escalations.actions.team_id")
+
+
+def _policy_values(fields: dict[str, Any]) -> dict[str, Any]:
+    values = {key: msgspec.to_builtins(value) for key, value in fields.items()}
+    if "calendar_id" in values:
+        values["calendar"] = values.pop("calendar_id")
+    return values
+
+
+async def create_policy(actor: Actor, data: PolicyCreate, *, now: datetime) -> PolicyRead:
+    actor.require("admin")
+    values = msgspec.to_builtins(data)
+    await _check_policy(values)
+    async with unit_of_work():
+        if await Policy.exists().where(Policy.name == data.name).run():
+            raise Conflict(f"a policy named {data.name!r} exists", field="name")
+        [row] = await Policy.insert(Policy(**_policy_values(values), created_at=now, updated_at=now)).run()
+        await audit_service.record(actor, "sla_policy.created", "sla_policy", row["id"],
+                                   audit_service.changes_between({}, values), at=now)
+        publish_on_commit(Event("sla_policy", "created", row["id"]))
+    return await get_policy(row["id"])
+
+
+async def update_policy(actor: Actor, policy_id: int, data: PolicyUpdate, *, now: datetime) -> PolicyRead:
+    actor.require("admin")
+    fields = {key: msgspec.to_builtins(value) for key, value in provided_fields(data).items()}
+    async with unit_of_work():
+        before = msgspec.structs.asdict(await get_policy(policy_id))
+        await _check_policy({**before, **fields})
+        values = _policy_values(fields)
+        await Policy.update({**{getattr(Policy, k): v for k, v in values.items()}, Policy.updated_at: now}).where(
+            Policy.id == policy_id).run()
+        await audit_service.record(actor, "sla_policy.updated", "sla_policy", policy_id,
+                                   audit_service.changes_between(before, fields), at=now)
+        publish_on_commit(Event("sla_policy", "updated", policy_id))
+    return await get_policy(policy_id)
+
+
+async def delete_policy(actor: Actor, policy_id: int, *, now: datetime) -> None:
+    actor.require("admin")
+    async with unit_of_work():
+        before = await get_policy(policy_id)
+        await Policy.delete().where(Policy.id == policy_id).run()
+        await audit_service.record(actor, "sla_policy.deleted", "sla_policy", policy_id,
+                                   {"name": [before.name, None]}, at=now)
+
+
+def _rule(row: PolicyRead) -> rules.Policy:
+    conditions = row.conditions
+    return rules.Policy(
+        id=row.id, name=row.name,
+        conditions=rules.Conditions(
+            priorities=frozenset(conditions.get("priorities", [])), tiers=frozenset(conditions.get("tiers", [])),
+            team_ids=frozenset(conditions.get("team_ids", [])), mailbox_ids=frozenset(conditions.get("mailbox_ids", [])),
+            tags=frozenset(conditions.get("tags", [])), channels=frozenset(conditions.get("channels", []))),
+        targets=row.targets, pause_statuses=frozenset(row.pause_statuses), warn_percent=row.warn_percent,
+        warn_minutes_before=row.warn_minutes_before,
+        escalations=tuple(rules.Escalation(level=e["level"], actions=tuple(e["actions"])) for e in row.escalations),
+    )
+
+
+class PolicySet:
+    """Enabled policies and their calendars, loaded once per recompute round."""
+
+    def __init__(self, policies: list[PolicyRead], calendars: dict[int, dict[str, Any]], *, now: datetime):
+        self.rules = [_rule(policy) for policy in policies if policy.enabled]
+        self._calendar_of = {policy.id: policy.calendar_id for policy in policies}
+        # Public holidays around now: SLA targets end within a year or two.
+        years = range(now.year - 1, now.year + 3)
+        self._calendars = {cid: business_calendar(row, years=years) for cid, row in calendars.items()}
+        self.calendar_names = {cid: row["name"] for cid, row in calendars.items()}
+
+    @classmethod
+    async def load(cls, *, now: datetime) -> PolicySet:
+        calendars = {row["id"]: row for row in await Calendar.select().output(load_json=True).run()}
+        return cls(await list_policies(), calendars, now=now)
+
+    def calendar_for(self, policy: rules.Policy) -> tuple[int, BusinessCalendar]:
+        calendar_id = self._calendar_of[policy.id]
+        return calendar_id, self._calendars[calendar_id]
+
+
+# ---------------------------------------------------------------- clocks
+
+
+async def snapshot(ticket_id: int) -> rules.TicketSnapshot:
+    ticket = await Ticket.select().where(Ticket.id == ticket_id).first().run()
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+    tier = None
+    if ticket["account"]:
+        account = await Account.select(Account.tier).where(Account.id == ticket["account"]).first().run()
+        tier = account["tier"] if account else None
+    tags = frozenset(row["tag"] for row in await TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id).run())
+    inbound = await InboundMail.select(InboundMail.mailbox).where(
+        (InboundMail.ticket == ticket_id) & InboundMail.mailbox.is_not_null()).order_by(InboundMail.id).first().run()
+    status_changes = []
+    for event in await AuditEvent.select(AuditEvent.changes, AuditEvent.created_at).output(load_json=True).where(
+        (AuditEvent.object_type == "ticket") & (AuditEvent.object_id == ticket_id)
+    ).order_by(AuditEvent.id).run():
+        change = event["changes"].get("status")
+        if change:
+            status_changes.append((event["created_at"], change[1]))
+    messages = await Message.select(Message.kind, Message.created_at, Message.sent_at, Message.delivery_state,
+                                    Message.auto_generated).where(Message.ticket == ticket_id).run()
+    return rules.TicketSnapshot(
+        id=ticket_id, priority=ticket["priority"], status=ticket["status"], channel=ticket["channel"],
+        created_at=ticket["created_at"], tier=tier, team_id=ticket["team"],
+        mailbox_id=inbound["mailbox"] if inbound else None, tags=tags, status_changes=tuple(status_changes),
+        customer_messages=tuple(sorted(m["created_at"] for m in messages
+                                       if m["kind"] == "customer" and m["auto_generated"] in ("none", "list"))),
+        replies_delivered=tuple(sorted(m["sent_at"] for m in messages
+                                       if m["kind"] == "reply" and m["delivery_state"] == "sent" and m["sent_at"])),
+    )
+
+
+def _explain(clock: rules.ClockState, policy: rules.Policy, calendar_name: str) -> dict[str, Any]:
+    return {
+        "policy": policy.name,
+        "calendar": calendar_name,
+        "target_minutes": clock.target_minutes,
+        "paused": [[a.isoformat(), b.isoformat()] for a, b in clock.paused],
+        "windows": [[a.isoformat(), b.isoformat()] for a, b in clock.windows[:200]],
+        "how": (f"{clock.target_minutes} business minutes from {clock.started_at.isoformat()} in {calendar_name}, "
+                f"not counting {len(clock.paused)} paused interval(s)"
+                + (f", end at {clock.due_at.isoformat()}" if clock.due_at else "; paused now, so no due time")),
+    }
+
+
+async def recompute(ticket_id: int, policies: PolicySet, *, now: datetime) -> list[rules.ClockState]:
+    """Recompute a ticket's clocks and store them (inside the caller's unit of work)."""
+    ticket = await snapshot(ticket_id)
+    policy = rules.choose_policy(policies.rules, ticket)
+    if policy is None:
+        await SlaClock.delete().where(SlaClock.ticket == ticket_id).run()
+        return []
+    calendar_id, calendar = policies.calendar_for(policy)
+    clocks = rules.evaluate(policy, calendar, ticket, now)
+    fired = await _fired_levels(ticket_id)
+    await SlaClock.delete().where(
+        (SlaClock.ticket == ticket_id) & SlaClock.target.not_in([clock.target for clock in clocks] or [""])).run()
+    for clock in clocks:
+        values = {
+            SlaClock.policy: policy.id, SlaClock.state: clock.state, SlaClock.started_at: clock.started_at,
+            SlaClock.due_at: clock.due_at, SlaClock.warn_at: clock.warn_at, SlaClock.stopped_at: clock.stopped_at,
+            SlaClock.target_minutes: clock.target_minutes, SlaClock.elapsed_seconds: int(clock.elapsed.total_seconds()),
+            SlaClock.next_check_at: rules.next_check(policy, clock, fired.get(clock.target, set())),
+            SlaClock.explanation: _explain(clock, policy, policies.calendar_names[calendar_id]),
+            SlaClock.computed_at: now,
+        }
+        updated = await SlaClock.update(values).where(
+            (SlaClock.ticket == ticket_id) & (SlaClock.target == clock.target)).returning(SlaClock.id).run()
+        if not updated:
+            await SlaClock.insert(SlaClock(ticket=ticket_id, target=clock.target,
+                                           **{column._meta.name: value for column, value in values.items()})).run()
+    return clocks
+
+
+async def _fired_levels(ticket_id: int) -> dict[str, set[str]]:
+    fired: dict[str, set[str]] = {}
+    for row in await SlaEscalation.select(SlaEscalation.target, SlaEscalation.level).where(
+            SlaEscalation.ticket == ticket_id).run():
+        fired.setdefault(row["target"], set()).add(row["level"])
+    return fired
+
+
+async def ticket_clocks(ticket_id: int) -> list[ClockRead]:
+    await tickets.get_ticket(ticket_id)
+    rows = await SlaClock.select(*SlaClock.all_columns(), SlaClock.policy.name.as_alias("policy_name")).output(
+        load_json=True).where(SlaClock.ticket == ticket_id).order_by(SlaClock.id).run()
+    return [ClockRead(target=row["target"], state=row["state"], policy_id=row["policy"], policy=row["policy_name"],
+                      started_at=row["started_at"], due_at=row["due_at"], warn_at=row["warn_at"],
+                      stopped_at=row["stopped_at"], target_minutes=row["target_minutes"],
+                      elapsed_minutes=round(row["elapsed_seconds"] / 60, 2), explanation=row["explanation"])
+            for row in rows]
+
+
+async def first_response_due(ticket_id: int, *, now: datetime) -> datetime | None:
+    """The promised first-response time of a new ticket (for acknowledgements)."""
+    clocks = await recompute(ticket_id, await PolicySet.load(now=now), now=now)
+    return next((clock.due_at for clock in clocks if clock.target == "first_response"), None)
+
+
+# ---------------------------------------------------------------- escalations
+
+
+async def escalate(ticket_id: int, policies: PolicySet, *, now: datetime) -> list[str]:
+    """Fire the escalation levels that are due, each exactly once (one transaction). Returns fired levels."""
+    fired_now: list[str] = []
+    async with unit_of_work():
+        clocks = await recompute(ticket_id, policies, now=now)
+        ticket = await snapshot(ticket_id)
+        policy = rules.choose_policy(policies.rules, ticket)
+        if policy is None:
+            return []
+        for clock in clocks:
+            for escalation in rules.due_levels(policy, clock, now):
+                # The unique key (ticket, target, level) makes a second firing — another
+                # instance, a retry after a crash — a no-op.
+                taken = await SlaEscalation.insert(SlaEscalation(
+                    ticket=ticket_id, target=clock.target, level=escalation.level, fired_at=now,
+                    actions=json.dumps(list(escalation.actions)),
+                )).on_conflict(action=OnConflictAction.do_nothing).returning(SlaEscalation.id).run()
+                if not taken:
+                    continue
+                for action in escalation.actions:
+                    await _act(action, ticket_id, clock, escalation.level, now=now)
+                await audit_service.record(SYSTEM, "sla.escalated", "ticket", ticket_id,
+                                           {"sla": [None, f"{clock.target} {escalation.level}"]}, at=now)
+                publish_on_commit(Event("sla", escalation.level, ticket_id, data={"target": clock.target}))
+                fired_now.append(f"{clock.target}:{escalation.level}")
+        if fired_now:
+            await recompute(ticket_id, policies, now=now)  # the next check moves past what fired
+    return fired_now
+
+
+async def _act(action: dict[str, Any], ticket_id: int, clock: rules.ClockState, level: str, *, now: datetime) -> None:
+    kind = action["type"]
+    ticket = await tickets.get_ticket(ticket_id)
+    if kind == "reassign":
+        values: dict[Any, Any] = {}
+        if action.get("team_id"):
+            values[Ticket.team] = action["team_id"]
+        if action.get("agent_id"):
+            values[Ticket.assignee] = action["agent_id"]
+        await tickets.do_bump_ticket(ticket, values, now=now)
+    elif kind == "raise_priority":
+        current = PRIORITY_RANK[ticket.priority]
+        target = action.get("priority") or PRIORITIES[min(current, len(PRIORITIES) - 1)]
+        if PRIORITY_RANK[target] > current:
+            await tickets.do_bump_ticket(ticket, {Ticket.priority: target, Ticket.priority_rank: PRIORITY_RANK[target]},
+                                         now=now)
+    elif kind == "add_tag":
+        await TicketTag.insert(TicketTag(ticket=ticket_id, tag=action["tag"].lower())).on_conflict(
+            action=OnConflictAction.do_nothing).run()
+        await tickets.do_bump_ticket(ticket, {}, now=now)
+    elif kind == "notify":
+        await _notify_lead(ticket, clock, level, now=now)
+    elif kind == "auto_reply" and ticket.requester and ticket.requester.email:
+        body = render(action.get("template") or DEFAULT_SLA_REPLY, {
+            "ticket_number": ticket.number, "subject": ticket.subject, "customer_name": ticket.requester.name,
+            "level": level, "target": clock.target.replace("_", " ")})
+        await tickets.do_insert_message(ticket_id, kind="auto_reply", now=now, text=body, to=[ticket.requester.email],
+                                        subject=f"[#{ticket.number}] {ticket.subject}", delivery_state="queued",
+                                        message_id=tickets.new_message_id(now), thread_reason="sla")
+
+
+DEFAULT_SLA_REPLY = """Hello {{ customer_name }},
+
+we have not forgotten your request {{ ticket_number }} ("{{ subject }}"). It is taking longer than
+we promised; a colleague is on it now.
+"""
+
+
+async def _notify_lead(ticket: Any, clock: rules.ClockState, level: str, *, now: datetime) -> None:
+    """A live event for agents (published by the caller) and a mail to the team lead, when there is one."""
+    if ticket.team_id is None:
+        return
+    team = await Team.select(Team.lead).where(Team.id == ticket.team_id).first().run()
+    lead = await Agent.select(Agent.email).where(Agent.id == team["lead"]).first().run() if team and team["lead"] else None
+    if lead is None:
+        return
+    text = (f"SLA {level}: {clock.target.replace('_', ' ')} on {ticket.number} \"{ticket.subject}\" "
+            f"is due {clock.due_at.isoformat() if clock.due_at else 'now'}.")
+    await tickets.do_insert_message(ticket.id, kind="notification", now=now, text=text, to=[lead["email"]],
+                                    subject=f"SLA {level}: {ticket.number}", delivery_state="queued",
+                                    message_id=tickets.new_message_id(now), thread_reason="sla")
+
+
+# ---------------------------------------------------------------- the runner's queries
+
+
+async def due_ticket_ids(*, now: datetime, lookahead: timedelta, limit: int = 500) -> list[int]:
+    """Tickets with a clock needing attention before now + lookahead (an index range scan)."""
+    rows = await SlaClock.select(SlaClock.ticket).where(
+        SlaClock.next_check_at.is_not_null() & (SlaClock.next_check_at <= now + lookahead)
+    ).order_by(SlaClock.next_check_at).limit(limit).run()
+    return list(dict.fromkeys(row["ticket"] for row in rows))
+
+
+async def changed_ticket_ids(since: datetime, *, limit: int = 5000) -> list[int]:
+    """Tickets changed, or with a reply delivered, since ``since`` (both index range scans)."""
+    changed = await Ticket.select(Ticket.id).where(Ticket.updated_at > since).limit(limit).run()
+    delivered = await Message.select(Message.ticket).where(Message.sent_at > since).limit(limit).run()
+    return list(dict.fromkeys([row["id"] for row in changed] + [row["ticket"] for row in delivered]))
+
+
+async def open_ticket_ids() -> list[int]:
+    return [row["id"] for row in await Ticket.select(Ticket.id).where(Ticket.status.is_in(list(OPEN_STATUSES))).run()]
+
+
+async def policies_changed_since(since: datetime) -> bool:
+    return bool(await Policy.exists().where(Policy.updated_at > since).run()
+                or await Calendar.exists().where(Calendar.updated_at > since).run())
+
+
+
+
+# ---------------------------------------------------------------- report
+
+REPORT_GROUPS = {"policy": "c.policy", "team": "t.team", "agent": "t.assignee"}
+
+
+async def report(actor: Actor, *, start: datetime, end: datetime, group_by: str, now: datetime,
+                 team_id: int | None = None, policy_id: int | None = None) -> SlaReport:
+    """Compliance and business-time percentiles per group, computed in the database.
+
+    A clock is measured when it started in [start, end) and has stopped or passed its due time.
+    Percentiles are nearest-rank over business minutes, with window functions both engines have.
+    """
+    actor.require("lead")
+    if group_by not in REPORT_GROUPS:
+        raise ValidationFailed(f"group_by must be one of {', '.join(REPORT_GROUPS)}", field="group_by")
+    if end <= start:
+        raise ValidationFailed("the period must end after it starts", field="end")
+    group = REPORT_GROUPS[group_by]
+    filters, args = "", [start, end, now]
+    if team_id is not None:
+        filters += " AND t.team = {}"
+        args.append(team_id)
+    if policy_id is not None:
+        filters += " AND c.policy = {}"
+        args.append(policy_id)
+    measured = f"""
+        SELECT {group} AS grp, c.target AS target, c.elapsed_seconds AS elapsed,
+               CASE WHEN c.stopped_at IS NOT NULL THEN 1 ELSE 0 END AS stopped,
+               CASE WHEN c.stopped_at IS NOT NULL AND c.elapsed_seconds <= c.target_minutes * 60 THEN 1 ELSE 0 END AS met
+        FROM sla_clock c JOIN ticket t ON t.id = c.ticket
+        WHERE c.started_at >= {{}} AND c.started_at < {{}}
+          AND (c.stopped_at IS NOT NULL OR c.due_at <= {{}}){filters}"""
+    rows = await SlaClock.raw(f"""
+        WITH m AS ({measured}),
+        ranked AS (
+            SELECT grp, target, elapsed,
+                   ROW_NUMBER() OVER (PARTITION BY grp, target ORDER BY elapsed) AS rn,
+                   COUNT(*) OVER (PARTITION BY grp, target) AS n
+            FROM m WHERE target IN ('first_response', 'resolution') AND stopped = 1
+        ),
+        percentiles AS (
+            SELECT grp, target,
+                   MIN(CASE WHEN rn >= n * 0.5 THEN elapsed END) AS p50,
+                   MIN(CASE WHEN rn >= n * 0.9 THEN elapsed END) AS p90
+            FROM ranked GROUP BY grp, target
+        ),
+        counts AS (SELECT grp, COUNT(*) AS measured, SUM(met) AS met FROM m GROUP BY grp)
+        SELECT counts.grp AS grp, counts.measured AS measured, counts.met AS met,
+               fr.p50 AS fr50, fr.p90 AS fr90, rs.p50 AS rs50, rs.p90 AS rs90
+        FROM counts
+        LEFT JOIN percentiles fr ON fr.grp IS NOT DISTINCT FROM counts.grp AND fr.target = 'first_response'
+        LEFT JOIN percentiles rs ON rs.grp IS NOT DISTINCT FROM counts.grp AND rs.target = 'resolution'
+        ORDER BY counts.grp
+    """, *args).run()
+    at_risk = await SlaClock.select(SlaClock.ticket).where(
+        SlaClock.stopped_at.is_null() & (SlaClock.warn_at <= now) & (SlaClock.due_at > now)).run()
+    breached = await SlaClock.select(SlaClock.ticket).where(
+        SlaClock.stopped_at.is_null() & (SlaClock.due_at <= now)).run()
+    return SlaReport(
+        period_start=start, period_end=end, group_by=group_by,
+        rows=[SlaReportRow(
+            group=group_by, group_id=row["grp"], measured=row["measured"], met=row["met"] or 0,
+            breached=row["measured"] - (row["met"] or 0),
+            compliance_percent=round(100 * (row["met"] or 0) / row["measured"], 2) if row["measured"] else None,
+            first_response_p50_minutes=_minutes(row["fr50"]), first_response_p90_minutes=_minutes(row["fr90"]),
+            resolution_p50_minutes=_minutes(row["rs50"]), resolution_p90_minutes=_minutes(row["rs90"]),
+        ) for row in rows],
+        at_risk_ticket_ids=sorted({row["ticket"] for row in at_risk}),
+        breached_ticket_ids=sorted({row["ticket"] for row in breached}),
+    )
+
+
+def _minutes(seconds: int | None) -> float | None:
+    return round(seconds / 60, 2) if seconds is not None else None

@@ -1,0 +1,192 @@
+"""The SLA engine end to end on frozen time: clocks, explanations, escalations exactly once, reports."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from zoneinfo import ZoneInfo
+
+import pytest
+from httpx import AsyncClient
+
+from helpdesk.actors import SYSTEM
+from helpdesk.auth import service as auth
+from helpdesk.auth.schemas import TeamCreate
+from helpdesk.clock import FrozenClock
+from helpdesk.inbox import service as inbox
+from helpdesk.inbox.ingest import IMPORT_SOURCE, ingest_stored, parse_received, store_received
+from helpdesk.inbox.schemas import MailboxCreate
+from helpdesk.outbox.service import deliver_due
+from helpdesk.sla import service as sla
+from helpdesk.sla.runner import SlaRunner
+from helpdesk.sla.schemas import CalendarCreate, PolicyCreate
+from helpdesk.sla.tables import SlaEscalation
+from helpdesk.tickets import service as tickets
+from helpdesk.tickets.schemas import MessageCreate
+from tests.support.agents import RoleAgents
+from tests.support.smtp import SmtpServer
+
+BERLIN = ZoneInfo("Europe/Berlin")
+FRIDAY_1630 = datetime(2026, 11, 27, 16, 30, tzinfo=BERLIN)  # a Friday
+MONDAY = datetime(2026, 11, 30, tzinfo=BERLIN)
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+
+
+@pytest.fixture
+def smtp() -> SmtpServer:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def office(agents: RoleAgents, smtp: SmtpServer, monkeypatch):
+    """Office hours in Berlin, a 1-hour first response for normal tickets, and a sending mailbox."""
+    monkeypatch.setenv("UNUSED_IMAP_PASSWORD", "x")
+    await inbox.create_mailbox(SYSTEM, MailboxCreate(
+        name="support", addresses=["support@helpdesk.example"], imap_host="127.0.0.1", imap_port=1,
+        imap_security="none", imap_username="support", password_env="UNUSED_IMAP_PASSWORD", smtp_host="127.0.0.1",
+        smtp_port=smtp.port, smtp_security="none", from_address="support@helpdesk.example"), now=FRIDAY_1630)
+    team = await auth.create_team(SYSTEM, TeamCreate(name="Support", lead_id=agents.lead.id), now=FRIDAY_1630)
+    calendar = await sla.create_calendar(SYSTEM, CalendarCreate(
+        name="Berlin office", tz="Europe/Berlin",
+        weekly={str(day): [("09:00", "12:00"), ("13:00", "17:00")] for day in range(5)}), now=FRIDAY_1630)
+    policy = await sla.create_policy(SYSTEM, msgspec_policy(calendar.id), now=FRIDAY_1630)
+    return team, calendar, policy
+
+
+def msgspec_policy(calendar_id: int) -> PolicyCreate:
+    import msgspec
+
+    return msgspec.convert({
+        "name": "Standard", "calendar_id": calendar_id, "warn_percent": 50,
+        "targets": {priority: {"first_response": 60, "resolution": 480} for priority in ("normal", "high")},
+        "escalations": [
+            {"level": "warning", "actions": [{"type": "notify"}]},
+            {"level": "breach", "actions": [{"type": "auto_reply"}, {"type": "add_tag", "tag": "sla-breach"},
+                                            {"type": "raise_priority"}]},
+        ],
+    }, PolicyCreate)
+
+
+async def mail_in(now: datetime, team_id: int | None = None) -> int:
+    message = EmailMessage()
+    message["From"] = "Ann Lee <ann@acme.example>"
+    message["To"] = "support@helpdesk.example"
+    message["Subject"] = "Printer broken"
+    message["Message-ID"] = make_msgid(domain="acme.example")
+    message.set_content("Help!")
+    received = parse_received(message.as_bytes())
+    [stored] = await store_received(IMPORT_SOURCE, [received], now=now)
+    await ingest_stored(stored.inbound_id, received, now=now)
+    ticket = (await tickets.list_tickets(SYSTEM, tickets.TicketQuery(), limit=1)).items[0]
+    if team_id:
+        await tickets.update_ticket(SYSTEM, ticket.id, _assign(ticket.version, team_id), now=now)
+    return ticket.id
+
+
+def _assign(version: int, team_id: int):
+    from helpdesk.tickets.schemas import TicketUpdate
+
+    return TicketUpdate(version=version, team_id=team_id)
+
+
+async def test_due_time_in_business_hours_with_an_explanation(client: AsyncClient, agents: RoleAgents, office) -> None:
+    ticket_id = await mail_in(FRIDAY_1630)
+    clocks = (await client.get(f"/api/tickets/{ticket_id}/sla", headers=agents.agent.headers)).json()
+    first = next(c for c in clocks if c["target"] == "first_response")
+    # 30 minutes on Friday until 17:00, the remaining 30 on Monday from 09:00.
+    assert datetime.fromisoformat(first["due_at"]) == MONDAY.replace(hour=9, minute=30)
+    assert datetime.fromisoformat(first["warn_at"]) == FRIDAY_1630.replace(hour=17, minute=0)
+    assert first["policy"] == "Standard" and first["state"] == "running"
+    explanation = first["explanation"]
+    assert explanation["calendar"] == "Berlin office" and explanation["target_minutes"] == 60
+    assert [datetime.fromisoformat(a) for a, _ in explanation["windows"]][:2] == [
+        FRIDAY_1630, MONDAY.replace(hour=9)]
+
+
+async def test_warning_and_breach_fire_once_at_the_right_instants(office, smtp: SmtpServer, agents: RoleAgents) -> None:
+    team, _, _ = office
+    ticket_id = await mail_in(FRIDAY_1630, team_id=team.id)
+    clock = FrozenClock(FRIDAY_1630 + timedelta(minutes=29))
+    runner, second_runner = SlaRunner(clock), SlaRunner(clock)
+    await runner.tick()
+    assert await SlaEscalation.count().run() == 0
+
+    clock.set(FRIDAY_1630.replace(hour=17, minute=0))  # 50 % of the hour is used
+    await asyncio.gather(runner.tick(), second_runner.tick())
+    assert [row["level"] for row in await SlaEscalation.select(SlaEscalation.level).run()] == ["warning"]
+    notification = [m for m in (await tickets.get_ticket_detail(ticket_id)).messages if m.kind == "notification"]
+    assert len(notification) == 1 and notification[0].to == [agents.lead.email]
+
+    clock.set(MONDAY.replace(hour=9, minute=29))
+    await runner.tick()
+    assert await SlaEscalation.count().run() == 1
+    clock.set(MONDAY.replace(hour=9, minute=30))
+    await asyncio.gather(runner.tick(), second_runner.tick(), runner.tick())
+    levels = sorted(row["level"] for row in await SlaEscalation.select(SlaEscalation.level).run())
+    assert levels == ["breach", "warning"]
+    detail = await tickets.get_ticket_detail(ticket_id)
+    assert "sla-breach" in detail.ticket.tags and detail.ticket.priority == "high"
+    auto_replies = [m for m in detail.messages if m.kind == "auto_reply" and m.thread_reason == "sla"]
+    assert len(auto_replies) == 1 and auto_replies[0].delivery_state == "queued"
+    await deliver_due(now=clock.now())
+    await deliver_due(now=clock.now())
+    sla_mails = [r for r in smtp.received if r.recipients == ["ann@acme.example"] and "Auto-Submitted" in r.message]
+    assert len([r for r in sla_mails if "not forgotten" in r.message.get_content()]) == 1
+
+
+async def test_a_reply_before_the_due_time_stops_the_clock(office, smtp: SmtpServer, agents: RoleAgents) -> None:
+    ticket_id = await mail_in(FRIDAY_1630)
+    replied = MONDAY.replace(hour=9, minute=10)
+    await tickets.add_message(agents.agent.actor, ticket_id, MessageCreate(kind="reply", text="On it"), now=replied)
+    await deliver_due(now=replied)
+    clock = FrozenClock(MONDAY.replace(hour=11))
+    await SlaRunner(clock).tick()
+    [first] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "first_response"]
+    assert first.state == "met" and first.stopped_at is not None
+    assert first.elapsed_minutes == 40  # 30 on Friday + 10 on Monday
+    assert await SlaEscalation.count().where(SlaEscalation.level == "breach").run() == 0
+
+
+async def test_pending_pauses_the_resolution_clock(office, agents: RoleAgents) -> None:
+    from helpdesk.tickets.schemas import TicketUpdate
+
+    ticket_id = await mail_in(MONDAY.replace(hour=9))
+    ticket = await tickets.get_ticket(ticket_id)
+    await tickets.update_ticket(agents.agent.actor, ticket_id, TicketUpdate(version=ticket.version, status="pending"),
+                                now=MONDAY.replace(hour=10))
+    clock = FrozenClock(MONDAY.replace(hour=15))
+    await SlaRunner(clock).tick()
+    [resolution] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "resolution"]
+    assert resolution.state == "paused" and resolution.due_at is None and resolution.elapsed_minutes == 60
+    ticket = await tickets.get_ticket(ticket_id)
+    await tickets.update_ticket(agents.agent.actor, ticket_id, TicketUpdate(version=ticket.version, status="open"),
+                                now=MONDAY.replace(hour=15))
+    await SlaRunner(clock).tick()
+    [resolution] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "resolution"]
+    # 8 business hours: 1 used before the pause, 7 more from Monday 15:00 → Tuesday 15:00 (lunch excluded).
+    assert datetime.fromisoformat(resolution.due_at.isoformat()) == MONDAY.replace(day=1, month=12, hour=15)
+
+
+async def test_report_counts_compliance_and_percentiles(client: AsyncClient, office, agents: RoleAgents) -> None:
+    first = await mail_in(MONDAY.replace(hour=9))
+    second = await mail_in(MONDAY.replace(hour=9))
+    await tickets.add_message(agents.agent.actor, first, MessageCreate(kind="reply", text="a"),
+                              now=MONDAY.replace(hour=9, minute=20))
+    await tickets.add_message(agents.agent.actor, second, MessageCreate(kind="reply", text="b"),
+                              now=MONDAY.replace(hour=11, minute=0))
+    await deliver_due(now=MONDAY.replace(hour=9, minute=20))
+    clock = FrozenClock(MONDAY.replace(hour=12))
+    await SlaRunner(clock).tick()
+    response = await client.get("/api/reports/sla", headers=agents.lead.headers, params={
+        "start": MONDAY.isoformat(), "end": (MONDAY + timedelta(days=1)).isoformat(), "group_by": "policy"})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    [row] = report["rows"]
+    assert row["measured"] >= 2 and row["met"] >= 1
+    assert (await client.get("/api/reports/sla", headers=agents.agent.headers, params={
+        "start": MONDAY.isoformat(), "end": MONDAY.isoformat()})).status_code == 403
