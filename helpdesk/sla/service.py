@@ -240,12 +240,31 @@ class PolicySet:
 
     @classmethod
     async def load(cls, *, now: datetime) -> PolicySet:
+        """The current rules; reused while no policy or calendar changed (checked with one small query)."""
+        stamp = await _rules_stamp(now)
+        cached = _policy_set_cache.get("current")
+        if cached and cached[0] == stamp:
+            return cached[1]
         calendars = {row["id"]: row for row in await Calendar.select().output(load_json=True).run()}
-        return cls(await list_policies(), calendars, now=now)
+        loaded = cls(await list_policies(), calendars, now=now)
+        _policy_set_cache["current"] = (stamp, loaded)
+        return loaded
+
 
     def calendar_for(self, policy: rules.Policy) -> tuple[int, BusinessCalendar]:
         calendar_id = self._calendar_of[policy.id]
         return calendar_id, self._calendars[calendar_id]
+
+
+_policy_set_cache: dict[str, tuple[tuple, PolicySet]] = {}
+
+
+async def _rules_stamp(now: datetime) -> tuple:
+    """Changes whenever a policy or calendar is added, edited or deleted (or the holiday years move)."""
+    policies = await Policy.select(Policy.id, Policy.updated_at).run()
+    calendars = await Calendar.select(Calendar.id, Calendar.updated_at).run()
+    return (now.year, tuple((p["id"], p["updated_at"]) for p in policies),
+            tuple((c["id"], c["updated_at"]) for c in calendars))
 
 
 # ---------------------------------------------------------------- clocks
