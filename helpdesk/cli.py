@@ -229,6 +229,53 @@ def cmd_mailbox(args: argparse.Namespace) -> int:
     return 0 if getattr(result, "ok", True) else 1
 
 
+def _weekly_hours(specs: list[str]) -> dict[str, list[list[str]]]:
+    """["0-4=09:00-12:00,13:00-17:00", "5=10:00-14:00"] → {"0": [["09:00", "12:00"], …], …}."""
+    weekly: dict[str, list[list[str]]] = {}
+    for spec in specs:
+        days, _, hours = spec.partition("=")
+        first, _, last = days.partition("-")
+        for day in range(int(first), int(last or first) + 1):
+            weekly[str(day)] = [interval.split("-", 1) for interval in hours.split(",") if interval]
+    return weekly
+
+
+def cmd_sla(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from helpdesk.sla import service
+    from helpdesk.sla.schemas import CalendarCreate, PolicyCreate, PolicyUpdate
+
+    now = SystemClock().now()
+
+    async def act() -> Any:
+        if args.sla_command == "calendars":
+            return await service.list_calendars()
+        if args.sla_command == "add-calendar":
+            data = {"name": args.name, "tz": args.tz, "always_open": args.always_open,
+                    "weekly": _weekly_hours(args.hours or []), "holidays": args.holiday or [],
+                    "holiday_country": args.holiday_country, "holiday_subdiv": args.holiday_subdiv}
+            return await service.create_calendar(SYSTEM, msgspec.convert(data, CalendarCreate), now=now)
+        if args.sla_command == "policies":
+            return await service.list_policies()
+        if args.sla_command == "add-policy":
+            return await service.create_policy(SYSTEM, msgspec.json.decode(Path(args.file).read_bytes(),
+                                                                           type=PolicyCreate), now=now)
+        if args.sla_command == "update-policy":
+            return await service.update_policy(SYSTEM, args.id, msgspec.json.decode(Path(args.file).read_bytes(),
+                                                                                    type=PolicyUpdate), now=now)
+        await service.delete_policy(SYSTEM, args.id, now=now)
+        return {"removed": args.id}
+
+    try:
+        result = asyncio.run(_with_database(_settings(), act))
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(msgspec.to_builtins(result), indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from helpdesk.exports.service import EXPORTS
 
@@ -277,6 +324,31 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     export.add_argument("--output", help="write to this file instead of standard output")
     export.set_defaults(handler=cmd_export)
+
+    sla = commands.add_parser("sla", help="manage SLA calendars and policies")
+    sla_commands = sla.add_subparsers(dest="sla_command", required=True)
+    sla_commands.add_parser("calendars", help="list calendars").set_defaults(handler=cmd_sla)
+    calendar = sla_commands.add_parser("add-calendar", help="add a business-hours calendar")
+    calendar.add_argument("--name", required=True)
+    calendar.add_argument("--tz", default="UTC", help="IANA time zone, e.g. Europe/Berlin")
+    calendar.add_argument("--always-open", action="store_true", help="24/7")
+    calendar.add_argument("--hours", action="append", metavar="DAYS=HH:MM-HH:MM[,…]",
+                          help="opening hours, days 0 (Monday) to 6, e.g. 0-4=09:00-12:00,13:00-17:00 (repeat)")
+    calendar.add_argument("--holiday", action="append", metavar="YYYY-MM-DD", help="a closed date (repeat)")
+    calendar.add_argument("--holiday-country", help="add public holidays of this country (e.g. DE)")
+    calendar.add_argument("--holiday-subdiv", help="… and of this region (e.g. BY)")
+    calendar.set_defaults(handler=cmd_sla)
+    sla_commands.add_parser("policies", help="list policies in evaluation order").set_defaults(handler=cmd_sla)
+    policy = sla_commands.add_parser("add-policy", help="add a policy from a JSON file (the API's PolicyCreate)")
+    policy.add_argument("file", metavar="FILE")
+    policy.set_defaults(handler=cmd_sla)
+    change = sla_commands.add_parser("update-policy", help="change a policy from a JSON file of the fields to change")
+    change.add_argument("id", type=int)
+    change.add_argument("file", metavar="FILE")
+    change.set_defaults(handler=cmd_sla)
+    remove = sla_commands.add_parser("remove-policy", help="remove a policy")
+    remove.add_argument("id", type=int)
+    remove.set_defaults(handler=cmd_sla)
 
     inbox = commands.add_parser("inbox", help="mail intake tools").add_subparsers(dest="inbox_command", required=True)
     parse = inbox.add_parser("parse", help="parse mail files and print one JSON object per file")
