@@ -27,6 +27,7 @@ def _settings() -> Settings:
 
 
 async def _with_database(settings: Settings, action: Callable[[], Awaitable[Any]], *, migrate: bool = True) -> Any:
+    from helpdesk.live import postgres_bus
     from helpdesk.workers import wire_domains
 
     engine = db.configure(settings)
@@ -35,7 +36,11 @@ async def _with_database(settings: Settings, action: Callable[[], Awaitable[Any]
     try:
         if migrate and not settings.uses_postgres:
             await db.migrate()
-        return await action()
+        if not settings.database_url:
+            return await action()
+        # On PostgreSQL this process's writes reach the browsers served by other processes.
+        async with postgres_bus(settings.database_url):
+            return await action()
     finally:
         await db.stop(engine)
 
