@@ -1,11 +1,16 @@
 #!/bin/sh
-# Installs the Debian packages the test suite runs for real (PostgreSQL, Dovecot),
-# when they are missing and we are root. Without root, say what is missing and stop.
+# Installs the Debian packages the test suite runs for real (PostgreSQL, Dovecot, Chromium for
+# the browser tests, Node.js to build the agent web app), when they are missing and we are root.
+# Without root, say what is missing and stop.
 set -eu
 
 missing=""
 command -v dovecot >/dev/null 2>&1 || missing="$missing dovecot-imapd"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+# tests/e2e drive Debian's Chromium through Playwright (never `playwright install`).
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+# The frontend build (Vite) needs Node.js 20.19 or newer with npm.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs"
 
 if [ -z "$missing" ]; then
     exit 0
