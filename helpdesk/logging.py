@@ -11,4 +11,4 @@ def configure_logging(level: str) -> None:
     # Piccolo prints migration progress itself; its query logger is noise at INFO.
     logging.getLogger("piccolo").setLevel(logging.WARNING)
     # Piccolo warns on every ILIKE against SQLite; its LIKE is already case-insensitive there.
-    warnings.filterwarnings("ignore", message="SQLite doesn't support ILIKE")
+    warnings.filterwarnings("ignore", message=".*SQLite doesn't support ILIKE")
