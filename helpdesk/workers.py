@@ -25,5 +25,12 @@ def wire_domains() -> None:
 
 
 async def run_background(clock: Clock) -> None:
-    """Poll mailboxes, deliver queued mail and run SLA clocks until cancelled."""
-    await asyncio.gather(InboxWorker(clock).run(), OutboxSender(clock).run(), SlaRunner(clock).run())
+    """Poll mailboxes, deliver queued mail and run SLA clocks until cancelled.
+
+    A task group, because on cancellation it waits for every part to finish stopping (the
+    pollers release their leases and log out) before this returns.
+    """
+    async with asyncio.TaskGroup() as group:
+        group.create_task(InboxWorker(clock).run(), name="inbox")
+        group.create_task(OutboxSender(clock).run(), name="outbox")
+        group.create_task(SlaRunner(clock).run(), name="sla")

@@ -18,7 +18,7 @@ from typing import Any
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import SYSTEM
 from helpdesk.customers import service as customers
-from helpdesk.db import unit_of_work
+from helpdesk.db import is_postgres, unit_of_work
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.inbox.parse import ParsedMail, parse_message, synthetic_message_id
 from helpdesk.inbox.tables import InboundMail, Mailbox
@@ -203,9 +203,12 @@ async def rules_for(mailbox_id: int | None) -> MailboxRules:
 async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: MailboxRules | None = None) -> str:
     """Turn a stored mail into a ticket message, in one transaction. Returns the new state."""
     async with unit_of_work():
-        row = await InboundMail.select(InboundMail.state, InboundMail.mailbox).where(
-            InboundMail.id == inbound_id
-        ).first().run()
+        query = InboundMail.select(InboundMail.state, InboundMail.mailbox).where(InboundMail.id == inbound_id).first()
+        if is_postgres():
+            # Two instances may ingest one row at once (both retrying it): the second waits here and
+            # then finds it done. SQLite needs no lock: its IMMEDIATE transactions already take turns.
+            query = query.lock_rows()
+        row = await query.run()
         if row["state"] in ("processed", "ignored", "quarantined"):
             return row["state"]  # already done by an earlier run: a retry is a no-op
         rules = rules or await rules_for(row["mailbox"])
@@ -298,6 +301,11 @@ async def _sender_contact(parsed: ParsedMail, now: datetime) -> tuple[int | None
     """The sender's contact (created with the display name if new) and its account."""
     if parsed.from_ is None or not parsed.from_.address:
         return None, None
+    if is_postgres():
+        # Mail from a new sender can be ingested twice at once (it went to two of our mailboxes):
+        # take turns on the address until commit, so the second finds the contact the first made.
+        await Ticket.raw("SELECT pg_advisory_xact_lock(hashtext({}))",
+                         f"contact:{parsed.from_.address.lower()}").run()
     contact = await customers.find_contact_by_address(parsed.from_.address)
     if contact:
         return contact["id"], contact["account"]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from helpdesk.clock import Clock
 from helpdesk.errors import HelpdeskError
@@ -28,6 +29,11 @@ from helpdesk.inbox.ingest import (
 from helpdesk.inbox.tables import InboundMail, Mailbox
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# One IDLE (or poll) lasts at most this long. A cancelled poller lets its IMAP call return before
+# it closes the session, so this bounds how long stopping a worker takes.
+WAIT_SLICE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,17 +85,25 @@ class MailboxPoller:
         await self._health("connecting")
         session = ImapSession(service.endpoint_for(row), batch_size=self.timing.batch)
         try:
-            state = await asyncio.to_thread(session.open)
+            state = await _blocking(session.open)
             while True:
                 await self.sync(session, state)
                 if not await self._acquire_lease():
                     return
                 await self._health("idle" if state.idle_supported else "polling", success=True)
-                await asyncio.to_thread(session.wait_for_changes, self.timing.wait)
+                await self._wait_for_changes(session)
                 if not await self._acquire_lease():
                     return
         finally:
             await asyncio.to_thread(session.close)
+
+    async def _wait_for_changes(self, session: ImapSession) -> None:
+        """Up to timing.wait for the folder to change, in slices of at most WAIT_SLICE_S."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timing.wait
+        while (remaining := deadline - loop.time()) > 0:
+            if await _blocking(session.wait_for_changes, min(remaining, WAIT_SLICE_S)):
+                return
 
     async def sync(self, session: ImapSession, state: FolderState) -> int:
         """Bring the database up to date with the folder; the number of new mails stored."""
@@ -103,10 +117,12 @@ class MailboxPoller:
                 Mailbox.id == self.mailbox_id
             ).run()
         await self._ingest_left_over()
-        uids = await asyncio.to_thread(session.uids_after, last_uid)
+        uids = await _blocking(session.uids_after, last_uid)
         await Mailbox.update({Mailbox.backlog: len(uids)}).where(Mailbox.id == self.mailbox_id).run()
         stored_count = 0
         for start in range(0, len(uids), self.timing.batch):
+            if not await self._acquire_lease():
+                return stored_count  # held too long, another instance took over: the rest is its work
             batch = uids[start:start + self.timing.batch]
             if rescan:
                 batch = await self._skip_known(session, batch, state.uidvalidity)
@@ -126,7 +142,7 @@ class MailboxPoller:
                                 uidvalidity: int) -> int:
         if not uids:
             return 0
-        raw_by_uid = await asyncio.to_thread(session.fetch_raw, uids)
+        raw_by_uid = await _blocking(session.fetch_raw, uids)
         received = await asyncio.to_thread(
             lambda: [parse_received(raw_by_uid[uid], uid) for uid in uids if uid in raw_by_uid]
         )
@@ -153,7 +169,7 @@ class MailboxPoller:
 
     async def _skip_known(self, session: ImapSession, uids: list[int], uidvalidity: int) -> list[int]:
         """After a UIDVALIDITY change: re-point known mail at its new UID, return only the unknown UIDs."""
-        ids_by_uid = await asyncio.to_thread(session.fetch_message_ids, uids)
+        ids_by_uid = await _blocking(session.fetch_message_ids, uids)
         known = {
             row["message_id"]: row
             for row in await InboundMail.select(InboundMail.id, InboundMail.message_id, InboundMail.state).where(
@@ -193,9 +209,9 @@ class MailboxPoller:
             return
         uids = [p["uid"] for p in pending]
         if row["after_ingest"] == "move" and row["move_to_folder"]:
-            await asyncio.to_thread(session.move, uids, row["move_to_folder"])
+            await _blocking(session.move, uids, row["move_to_folder"])
         else:
-            await asyncio.to_thread(session.flag_processed, uids)
+            await _blocking(session.flag_processed, uids)
         await InboundMail.update({InboundMail.server_state: "done"}).where(
             InboundMail.id.is_in([p["id"] for p in pending])
         ).run()
@@ -239,3 +255,17 @@ def _up_to_first_repeat(mails: list[Received]) -> list[Received]:
             return mails[:index]
         seen.add(mail.message_id)
     return mails
+
+
+async def _blocking(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking session call in a thread; if cancelled meanwhile, let the call return first.
+
+    The session is closed in a ``finally`` right after: a LOGOUT sent while another thread still
+    reads the socket (in IDLE, say) can lose its answer and hang until the socket times out.
+    """
+    call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        await asyncio.gather(call, return_exceptions=True)
+        raise

@@ -58,8 +58,9 @@ class InboxWorker:
         await poller.release_lease()
 
     async def _stop_all(self) -> None:
-        for mailbox_id in list(self._pollers):
-            try:
-                await self._stop(mailbox_id)
-            except Exception:  # boundary: shutting down; the lease simply expires
-                logger.exception("could not release the lease of mailbox %s", mailbox_id)
+        # All at once: each poller may take a moment to leave its IMAP call.
+        mailbox_ids = list(self._pollers)
+        results = await asyncio.gather(*(self._stop(mailbox_id) for mailbox_id in mailbox_ids), return_exceptions=True)
+        for mailbox_id, result in zip(mailbox_ids, results):
+            if isinstance(result, Exception):  # boundary: shutting down; the lease simply expires
+                logger.error("could not release the lease of mailbox %s", mailbox_id, exc_info=result)

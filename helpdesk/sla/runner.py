@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Changes committed just before a tick's start may become visible a little later; look back a bit.
 OVERLAP = timedelta(seconds=5)
-RECOMPUTE_BATCH = 200
+RECOMPUTE_BATCH = 50  # short transactions: SQLite's single writer is shared with mail intake
 
 
 class SlaRunner:
