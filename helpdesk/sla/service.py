@@ -16,7 +16,7 @@ from helpdesk.actors import SYSTEM, Actor
 from helpdesk.audit.tables import AuditEvent
 from helpdesk.auth.tables import Agent, Team
 from helpdesk.customers.tables import Account
-from helpdesk.db import unit_of_work
+from helpdesk.db import is_postgres, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.inbox.tables import InboundMail
@@ -375,6 +375,12 @@ async def escalate(ticket_id: int, policies: PolicySet, *, now: datetime) -> lis
     """Fire the escalation levels that are due, each exactly once (one transaction). Returns fired levels."""
     fired_now: list[str] = []
     async with unit_of_work():
+        if is_postgres():
+            # Claim the ticket's clocks: another instance busy with them is skipped, not waited for.
+            claimed = await SlaClock.raw(
+                "SELECT id FROM sla_clock WHERE ticket = {} FOR UPDATE SKIP LOCKED", ticket_id).run()
+            if not claimed:
+                return []
         clocks = await recompute(ticket_id, policies, now=now)
         ticket = await snapshot(ticket_id)
         policy = rules.choose_policy(policies.rules, ticket)
