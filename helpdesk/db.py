@@ -161,7 +161,9 @@ async def unit_of_work() -> AsyncIterator[None]:
 def keyset_condition(columns: list[Column], key: list[Any], *, descending: bool) -> Combinable:
     """Rows strictly after ``key`` in the order of ``columns`` (the last one unique, e.g. id).
 
-    Written as (a < x) OR (a = x AND b < y) … which both engines answer from a composite index.
+    Written as a <= x AND ((a < x) OR (a = x AND b < y) …): the OR alone is correct but neither
+    engine turns it into an index range, so deep pages would scan from the top; the leading
+    bound lets both seek the composite index.
     """
     values = [_cursor_value(column, value) for column, value in zip(columns, key)]
     condition: Combinable | None = None
@@ -172,7 +174,8 @@ def keyset_condition(columns: list[Column], key: list[Any], *, descending: bool)
             step = step | ((column == value) & condition)
         condition = step
     assert condition is not None
-    return condition
+    leading = (columns[0] <= values[0]) if descending else (columns[0] >= values[0])
+    return leading & condition
 
 
 _BIGINT = range(-(2**63), 2**63)
