@@ -15,7 +15,7 @@ from helpdesk.sla.runner import SlaRunner
 
 async def acknowledge_with_promise(opened: ingest.TicketOpened) -> None:
     """Start the new ticket's SLA clocks, then acknowledge it with the promised first-response time."""
-    due = await sla.first_response_due(opened.ticket_id, now=opened.now)
+    due = await sla.first_response_due(opened.ticket_id, now=opened.now, mailbox_id=opened.mailbox_id)
     await queue_acknowledgement(opened, first_response_due=due)
 
 

@@ -270,7 +270,8 @@ async def _rules_stamp(now: datetime) -> tuple:
 # ---------------------------------------------------------------- clocks
 
 
-async def snapshot(ticket_id: int) -> rules.TicketSnapshot:
+async def snapshot(ticket_id: int, *, mailbox_id: int | None = None) -> rules.TicketSnapshot:
+    """The ticket as the policies see it; ``mailbox_id`` for a ticket whose mail is not linked yet."""
     ticket = await Ticket.select().where(Ticket.id == ticket_id).first().run()
     if ticket is None:
         raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
@@ -293,7 +294,7 @@ async def snapshot(ticket_id: int) -> rules.TicketSnapshot:
     return rules.TicketSnapshot(
         id=ticket_id, priority=ticket["priority"], status=ticket["status"], channel=ticket["channel"],
         created_at=ticket["created_at"], tier=tier, team_id=ticket["team"],
-        mailbox_id=inbound["mailbox"] if inbound else None, tags=tags, status_changes=tuple(status_changes),
+        mailbox_id=inbound["mailbox"] if inbound else mailbox_id, tags=tags, status_changes=tuple(status_changes),
         customer_messages=tuple(sorted(m["created_at"] for m in messages
                                        if m["kind"] == "customer" and m["auto_generated"] in ("none", "list"))),
         replies_delivered=tuple(sorted(m["sent_at"] for m in messages
@@ -314,9 +315,11 @@ def _explain(clock: rules.ClockState, policy: rules.Policy, calendar_name: str) 
     }
 
 
-async def recompute(ticket_id: int, policies: PolicySet, *, now: datetime) -> list[rules.ClockState]:
+async def recompute(
+    ticket_id: int, policies: PolicySet, *, now: datetime, mailbox_id: int | None = None
+) -> list[rules.ClockState]:
     """Recompute a ticket's clocks and store them (inside the caller's unit of work)."""
-    ticket = await snapshot(ticket_id)
+    ticket = await snapshot(ticket_id, mailbox_id=mailbox_id)
     policy = rules.choose_policy(policies.rules, ticket)
     if policy is None:
         await SlaClock.delete().where(SlaClock.ticket == ticket_id).run()
@@ -362,9 +365,9 @@ async def ticket_clocks(ticket_id: int) -> list[ClockRead]:
             for row in rows]
 
 
-async def first_response_due(ticket_id: int, *, now: datetime) -> datetime | None:
+async def first_response_due(ticket_id: int, *, now: datetime, mailbox_id: int | None = None) -> datetime | None:
     """The promised first-response time of a new ticket (for acknowledgements)."""
-    clocks = await recompute(ticket_id, await PolicySet.load(now=now), now=now)
+    clocks = await recompute(ticket_id, await PolicySet.load(now=now), now=now, mailbox_id=mailbox_id)
     return next((clock.due_at for clock in clocks if clock.target == "first_response"), None)
 
 
