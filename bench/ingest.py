@@ -53,23 +53,21 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import _mail_mix
+from bench.api import BenchDatabase
 
 PASSWORD_ENV = "HELPDESK_BENCH_IMAP_PASSWORD"
 FETCH_BATCH = 100
@@ -104,63 +102,7 @@ def wait_for_quiet(seconds: float, below: float) -> None:
 
 
 # ---------------------------------------------------------------- the database
-
-
-class BenchDatabase:
-    """A temp data dir, and for PostgreSQL a fresh database (on HELPDESK_DATABASE_URL's server or a private one)."""
-
-    def __init__(self, engine: str) -> None:
-        self.engine = engine
-        self.data_dir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-ingest-"))
-        self.private = None
-        self.url: str | None = None
-        self.server_url: str | None = None
-        self.name = f"helpdesk_bench_{uuid.uuid4().hex[:10]}"
-        self.where = f"sqlite {self.data_dir}"
-        # helpdesk.piccolo_conf builds an engine from the environment at import: keep it in our dir.
-        os.environ["HELPDESK_DATA_DIR"] = str(self.data_dir)
-        if engine != "postgres":
-            return
-        server_url = os.environ.get("HELPDESK_DATABASE_URL")
-        if server_url:
-            self.server_url = server_url
-            asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
-            parts = urlsplit(server_url)
-            self.url = urlunsplit(parts._replace(path="/" + self.name))
-            self.where = f"postgres {parts.hostname}:{parts.port or 5432} (HELPDESK_DATABASE_URL)"
-        else:
-            from tests.support.postgres import PrivatePostgres
-
-            self.private = PrivatePostgres().start()
-            self.url = self.private.create_database(self.name)
-            self.where = f"postgres private cluster :{self.private.port} (fsync=off, synchronous_commit=off)"
-        log(f"database: {self.where}, {self.name}")
-
-    async def _admin(self, sql: str) -> None:
-        import asyncpg
-
-        connection = await asyncpg.connect(self.server_url)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    def settings(self):
-        from helpdesk.settings import Settings
-
-        return Settings(data_dir=self.data_dir, database_url=self.url, run_background_tasks=False, log_level="WARNING")
-
-    def close(self, keep: bool) -> None:
-        if keep:
-            log(f"kept: data dir {self.data_dir}" + (f", database {self.url}" if self.url else ""))
-            return
-        try:
-            if self.private is not None:
-                self.private.stop()
-            elif self.server_url:
-                asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}"'))
-        finally:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+# BenchDatabase (a temp data dir, or a fresh PostgreSQL database) is shared with bench/api.py.
 
 
 class MessageCounter:
@@ -798,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": round(intake["per_s"] / ceiling["per_s"], 3),
             "seconds": intake["seconds"],
             "goal": {"mails_per_s": 500, "ratio": 0.6, "django_helpdesk_mails_per_s": 55},
-            "database": database.where,
+            "database": database.url or f"sqlite {database.data_dir}",
             "instrumented": not args.bare,
             "try_fix": args.try_fix,
             "wired": args.wiring,

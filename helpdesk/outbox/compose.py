@@ -8,6 +8,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 
+from helpdesk.inbox.ingest import LOOP_HEADER_VALUE
 from helpdesk.inbox.threading import DEFAULT_TOKEN_PREFIX, token_pattern
 
 LOOP_HEADER = "X-Helpdesk-Loop"
@@ -67,7 +68,7 @@ def compose(mail: OutgoingMail) -> EmailMessage:
         message["In-Reply-To"] = f"<{header_safe(mail.in_reply_to)}>"
     if mail.references:
         message["References"] = " ".join(f"<{header_safe(ref)}>" for ref in mail.references)
-    message[LOOP_HEADER] = "helpdesk"
+    message[LOOP_HEADER] = LOOP_HEADER_VALUE  # how our intake recognises our own mail
     if mail.automatic:
         message["Auto-Submitted"] = "auto-replied"
         # Ask Exchange and similar not to answer our automatic mail with their own.
