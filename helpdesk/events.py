@@ -81,6 +81,19 @@ def publish_on_commit(event: Event) -> None:
     pending.append(event)
 
 
+def collected_count() -> int:
+    """How many events the current unit of work holds so far (a mark for ``discard_collected_since``)."""
+    pending = _pending.get()
+    return 0 if pending is None else len(pending)
+
+
+def discard_collected_since(mark: int) -> None:
+    """Drop the events collected after ``mark``: their writes were rolled back to a savepoint."""
+    pending = _pending.get()
+    if pending is not None:
+        del pending[mark:]
+
+
 def begin_collecting() -> tuple[list[Event], object]:
     pending: list[Event] = []
     return pending, _pending.set(pending)

@@ -37,17 +37,21 @@ async def record(
     *,
     at: datetime,
 ) -> None:
-    await AuditEvent.insert(
-        AuditEvent(
-            actor_type=actor.kind,
-            actor_id=actor.agent_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            changes=changes,
-            created_at=at,
-        )
-    ).run()
+    await AuditEvent.insert(entry(actor, action, object_type, object_id, changes, at=at)).run()
+
+
+def entry(
+    actor: Actor, action: str, object_type: str, object_id: int, changes: dict[str, list[Any]], *, at: datetime
+) -> AuditEvent:
+    """An audit row not yet written: for ``record_all``, when many are written in one transaction."""
+    return AuditEvent(actor_type=actor.kind, actor_id=actor.agent_id, action=action, object_type=object_type,
+                      object_id=object_id, changes=changes, created_at=at)
+
+
+async def record_all(entries: list[AuditEvent]) -> None:
+    """Write audit rows in one statement (inside the caller's unit of work)."""
+    if entries:
+        await AuditEvent.insert(*entries).run()
 
 
 async def list_for(object_type: str, object_id: int, *, limit: int = 200) -> list[dict[str, Any]]:

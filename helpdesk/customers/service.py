@@ -437,6 +437,17 @@ async def find_contact_by_address(address: str) -> dict[str, Any] | None:
     return await Contact.select().output(load_json=True).where(Contact.id == owner["contact"]).first().run()
 
 
+async def find_contacts_by_addresses(addresses: list[str]) -> dict[str, dict[str, Any]]:
+    """The contacts owning any of ``addresses``, by normalised address: ``{"id", "account"}`` each, one query."""
+    wanted = sorted({normalise_address(address) for address in addresses if address})
+    if not wanted:
+        return {}
+    rows = await ContactEmail.select(
+        ContactEmail.address, ContactEmail.contact, ContactEmail.contact.account.as_alias("account")
+    ).where(ContactEmail.address.is_in(wanted)).run()
+    return {row["address"]: {"id": row["contact"], "account": row["account"]} for row in rows}
+
+
 # ---------------------------------------------------------------- purchases
 
 

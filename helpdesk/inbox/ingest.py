@@ -1,9 +1,10 @@
 """The one way mail enters: store the raw bytes, then turn them into a ticket message.
 
-Whatever delivers mail (the IMAP poller, a file import) calls ``store_received`` and then
-``ingest``. Storing is idempotent on (source, UIDVALIDITY, UID) and on (source, Message-ID),
-so a second delivery is a no-op; ingesting is one transaction, so a mail is either wholly on
-a ticket or not at all; a failure keeps the raw mail for retry with backoff.
+Whatever delivers mail calls ``store_received`` and then ``ingest_stored`` (a file import: one
+mail per transaction), or ``store_and_ingest`` for a whole fetched batch (the IMAP poller: one
+transaction, a savepoint per mail). Storing is idempotent on (source, UIDVALIDITY, UID) and on
+(source, Message-ID), so a second delivery is a no-op; a mail is either wholly on a ticket or
+not at all; a failure keeps the raw mail for retry with backoff.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import SYSTEM
 from helpdesk.customers import service as customers
-from helpdesk.db import is_postgres, unit_of_work
+from helpdesk.db import is_postgres, savepoint, unit_of_work
 from helpdesk.events import Event, publish_on_commit
-from helpdesk.inbox.parse import ParsedMail, parse_message, synthetic_message_id
+from helpdesk.inbox.parse import ParsedMail, synthetic_message_id
+from helpdesk.inbox.parse_pool import parse_outcome
 from helpdesk.inbox.tables import InboundMail, Mailbox
 from helpdesk.inbox.threading import (
     Ignore,
@@ -68,10 +71,8 @@ class Received:
 
 
 def parse_received(raw: bytes, uid: int | None = None) -> Received:
-    try:
-        return Received(raw=raw, uid=uid, parsed=parse_message(raw))
-    except Exception as error:  # boundary: a parser bug must not lose the mail
-        return Received(raw=raw, uid=uid, parse_error=f"parse failed: {type(error).__name__}: {error}")
+    parsed, error = parse_outcome(raw)
+    return Received(raw=raw, uid=uid, parsed=parsed, parse_error=error)
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,10 @@ async def store_received(
     """Store raw mails (one transaction) and advance the mailbox checkpoint with them."""
     stored: list[Stored] = []
     async with unit_of_work():
+        by_uid, by_message_id = await _already_stored(source, mails, uidvalidity)
         for mail in mails:
-            stored.append(await _store_one(source, mail, now=now, mailbox_id=mailbox_id, uidvalidity=uidvalidity))
+            stored.append(await _store_one(source, mail, by_uid, by_message_id, now=now, mailbox_id=mailbox_id,
+                                           uidvalidity=uidvalidity))
         uids = [mail.uid for mail in mails if mail.uid is not None]
         if mailbox_id is not None and uids:
             await Mailbox.update({Mailbox.uidvalidity: uidvalidity, Mailbox.last_uid: max(uids)}).where(
@@ -98,19 +101,32 @@ async def store_received(
     return stored
 
 
+async def _already_stored(
+    source: str, mails: list[Received], uidvalidity: int | None
+) -> tuple[dict[int, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Rows already stored for ``mails``, by UID (under ``uidvalidity``) and by Message-ID: two queries a batch."""
+    by_uid: dict[int, dict[str, Any]] = {}
+    uids = [mail.uid for mail in mails if mail.uid is not None]
+    if uids:
+        rows = await InboundMail.select(InboundMail.id, InboundMail.state, InboundMail.uid).where(
+            (InboundMail.source == source) & (InboundMail.uidvalidity == uidvalidity) & InboundMail.uid.is_in(uids)
+        ).run()
+        by_uid = {row["uid"]: row for row in rows}
+    rows = await InboundMail.select(InboundMail.id, InboundMail.state, InboundMail.message_id).where(
+        (InboundMail.source == source) & InboundMail.message_id.is_in([mail.message_id for mail in mails])
+    ).run() if mails else []
+    return by_uid, {row["message_id"]: row for row in rows}
+
+
 async def _store_one(
-    source: str, mail: Received, *, now: datetime, mailbox_id: int | None, uidvalidity: int | None
+    source: str, mail: Received, by_uid: dict[int, dict[str, Any]], by_message_id: dict[str, dict[str, Any]], *,
+    now: datetime, mailbox_id: int | None, uidvalidity: int | None
 ) -> Stored:
     message_id = mail.message_id
-    if mail.uid is not None:
-        same_uid = await InboundMail.select(InboundMail.id, InboundMail.state).where(
-            (InboundMail.source == source) & (InboundMail.uidvalidity == uidvalidity) & (InboundMail.uid == mail.uid)
-        ).first().run()
-        if same_uid:
-            return Stored(same_uid["id"], False, same_uid["state"])
-    same_id = await InboundMail.select(InboundMail.id, InboundMail.state, InboundMail.server_state).where(
-        (InboundMail.source == source) & (InboundMail.message_id == message_id)
-    ).first().run()
+    same_uid = by_uid.get(mail.uid) if mail.uid is not None else None
+    if same_uid:
+        return Stored(same_uid["id"], False, same_uid["state"])
+    same_id = by_message_id.get(message_id)
     if same_id:
         if mail.uid is not None:
             # The same mail under a new UID (UIDVALIDITY changed, or delivered twice): remember
@@ -127,20 +143,70 @@ async def _store_one(
             received_at=now,
         )
     ).run()
+    # A later mail of the same call with this Message-ID is then a repeat, as it would be in a later call.
+    by_message_id[message_id] = {"id": row["id"], "state": "received"}
     return Stored(row["id"], True, "received")
 
 
+@dataclass
+class IngestBatch:
+    """Mails ingested in one transaction by ``store_and_ingest``, and what they share."""
+
+    rules: MailboxRules
+    # Rows inserted by this very transaction: no one else can see them yet, so their state needs
+    # no check and no lock.
+    just_stored: frozenset[int] = field(default_factory=frozenset)
+    processed: int = 0  # counted on the mailbox once, before the commit
+    audit: list[Any] = field(default_factory=list)  # "mail.ingested" rows, written in one statement before the commit
+
+
+async def store_and_ingest(
+    source: str, mails: list[Received], *, now: datetime, rules: MailboxRules, uidvalidity: int | None = None
+) -> list[Stored]:
+    """Store fetched mails and ingest the new ones in one transaction, with a savepoint per mail.
+
+    A commit (on SQLite also a connection) costs more than a mail's own statements, so the batch
+    shares one. A mail that fails rolls back to its savepoint and is recorded as failed, and the
+    others commit. The checkpoint moves in the same transaction, and the caller flags or moves
+    the mails on the server only after this returns: a crash repeats the whole batch or nothing.
+    """
+    async with unit_of_work():
+        stored = await store_received(source, mails, now=now, mailbox_id=rules.mailbox_id, uidvalidity=uidvalidity)
+        batch = IngestBatch(rules, frozenset(outcome.inbound_id for outcome in stored if outcome.created))
+        for mail, outcome in zip(mails, stored):
+            if outcome.state == "received":
+                await ingest_stored(outcome.inbound_id, mail, now=now, rules=rules, batch=batch)
+        await audit_service.record_all(batch.audit)
+        await _count_ingested(rules.mailbox_id, batch.processed)
+    return stored
+
+
 async def ingest_stored(
-    inbound_id: int, received: Received, *, now: datetime, rules: MailboxRules | None = None
+    inbound_id: int, received: Received, *, now: datetime, rules: MailboxRules | None = None,
+    batch: IngestBatch | None = None,
 ) -> str:
-    """Ingest one stored mail; on an unexpected error record it for retry. Returns the new state."""
+    """Ingest one stored mail; on an unexpected error record it for retry. Returns the new state.
+
+    Alone it is its own transaction; in a ``batch`` (inside its transaction) it is a savepoint.
+    """
     if received.parsed is None:
         return await _record_failure(inbound_id, received.parse_error or "parse failed", now=now)
+    audited = len(batch.audit) if batch is not None else 0
     try:
-        return await ingest(inbound_id, received.parsed, now=now, rules=rules)
+        async with savepoint() if batch is not None else nullcontext():
+            return await ingest(inbound_id, received.parsed, now=now, rules=rules, batch=batch)
     except Exception as error:  # boundary: one poison mail must not stop the mails behind it
+        if batch is not None:
+            del batch.audit[audited:]  # rolled back with its savepoint
         logger.exception("ingesting inbound mail %s failed", inbound_id)
         return await _record_failure(inbound_id, f"{type(error).__name__}: {error}", now=now)
+
+
+async def _count_ingested(mailbox_id: int | None, count: int) -> None:
+    if mailbox_id is not None and count:
+        await Mailbox.update({Mailbox.ingested_count: Mailbox.ingested_count + count}).where(
+            Mailbox.id == mailbox_id
+        ).run()
 
 
 async def _record_failure(inbound_id: int, error: str, *, now: datetime) -> str:
@@ -200,21 +266,25 @@ async def rules_for(mailbox_id: int | None) -> MailboxRules:
                         default_priority=own["default_priority"])
 
 
-async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: MailboxRules | None = None) -> str:
-    """Turn a stored mail into a ticket message, in one transaction. Returns the new state."""
+async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: MailboxRules | None = None,
+                 batch: IngestBatch | None = None) -> str:
+    """Turn a stored mail into a ticket message, in one transaction (or the batch's). Returns the new state."""
     async with unit_of_work():
-        query = InboundMail.select(InboundMail.state, InboundMail.mailbox).where(InboundMail.id == inbound_id).first()
-        if is_postgres():
-            # Two instances may ingest one row at once (both retrying it): the second waits here and
-            # then finds it done. SQLite needs no lock: its IMMEDIATE transactions already take turns.
-            query = query.lock_rows()
-        row = await query.run()
-        if row["state"] in ("processed", "ignored", "quarantined"):
-            return row["state"]  # already done by an earlier run: a retry is a no-op
-        rules = rules or await rules_for(row["mailbox"])
+        if batch is not None and inbound_id in batch.just_stored:
+            rules = batch.rules  # stored by this very transaction: no one else can have ingested it
+        else:
+            query = InboundMail.select(InboundMail.state, InboundMail.mailbox).where(InboundMail.id == inbound_id).first()
+            if is_postgres():
+                # Two instances may ingest one row at once (both retrying it): the second waits here and
+                # then finds it done. SQLite needs no lock: its IMMEDIATE transactions already take turns.
+                query = query.lock_rows()
+            row = await query.run()
+            if row["state"] in ("processed", "ignored", "quarantined"):
+                return row["state"]  # already done by an earlier run: a retry is a no-op
+            rules = rules or (batch.rules if batch is not None else await rules_for(row["mailbox"]))
         if parsed.too_large:
             await _finish(inbound_id, "quarantined", now=now, error="too large: only the headers were read",
-                          reason="too_large", server_action=False)
+                          reason="too_large", server_action=False, batch=batch)
             return "quarantined"
         facts = _facts(parsed, rules)
         decision = decide(
@@ -224,16 +294,17 @@ async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: M
         )
         await _mark_bounced(parsed)
         if isinstance(decision, Ignore):
-            await _finish(inbound_id, "ignored", now=now, reason=decision.reason, server_action=rules.mailbox_id is not None)
+            await _finish(inbound_id, "ignored", now=now, reason=decision.reason,
+                          server_action=rules.mailbox_id is not None, batch=batch)
             logger.info("inbound mail %s ignored: %s", inbound_id, decision.reason)
             return "ignored"
         ticket_id, message_id = await _add_to_ticket(decision, parsed, rules, now=now)
         await _finish(inbound_id, "processed", now=now, reason=decision.reason, ticket_id=ticket_id,
-                      message_id=message_id, server_action=rules.mailbox_id is not None)
-        if rules.mailbox_id is not None:
-            await Mailbox.update({Mailbox.ingested_count: Mailbox.ingested_count + 1}).where(
-                Mailbox.id == rules.mailbox_id
-            ).run()
+                      message_id=message_id, server_action=rules.mailbox_id is not None, batch=batch)
+        if batch is not None:
+            batch.processed += 1
+        else:
+            await _count_ingested(rules.mailbox_id, 1)
     logger.info("inbound mail %s → ticket %s (%s)", inbound_id, ticket_number(ticket_id), decision.reason)
     return "processed"
 
@@ -297,16 +368,27 @@ async def _mark_bounced(parsed: ParsedMail) -> None:
         ).run()
 
 
-async def _sender_contact(parsed: ParsedMail, now: datetime) -> tuple[int | None, int | None]:
-    """The sender's contact (created with the display name if new) and its account."""
+async def _known_contacts(parsed: ParsedMail) -> dict[str, dict[str, Any]]:
+    """The contacts of the mail's sender and recipients, by normalised address (one query, mostly)."""
+    addresses = [a.address for a in (*([parsed.from_] if parsed.from_ else []), *parsed.to, *parsed.cc)]
+    contacts = await customers.find_contacts_by_addresses(addresses)
+    sender = parsed.from_.address if parsed.from_ is not None and parsed.from_.address else None
+    if sender and customers.normalise_address(sender) not in contacts and is_postgres():
+        # Mail from a new sender can be ingested twice at once (it went to two of our mailboxes):
+        # take turns on the address until commit, and look again, so the second finds the contact
+        # the first made.
+        await Ticket.raw("SELECT pg_advisory_xact_lock(hashtext({}))", f"contact:{sender.lower()}").run()
+        contacts = await customers.find_contacts_by_addresses(addresses)
+    return contacts
+
+
+async def _sender_contact(parsed: ParsedMail, contacts: dict[str, dict[str, Any]], now: datetime
+                          ) -> tuple[int | None, int | None]:
+    """The sender's contact (created with the display name if new, and added to ``contacts``) and its account."""
     if parsed.from_ is None or not parsed.from_.address:
         return None, None
-    if is_postgres():
-        # Mail from a new sender can be ingested twice at once (it went to two of our mailboxes):
-        # take turns on the address until commit, so the second finds the contact the first made.
-        await Ticket.raw("SELECT pg_advisory_xact_lock(hashtext({}))",
-                         f"contact:{parsed.from_.address.lower()}").run()
-    contact = await customers.find_contact_by_address(parsed.from_.address)
+    address = customers.normalise_address(parsed.from_.address)
+    contact = contacts.get(address)
     if contact:
         return contact["id"], contact["account"]
     account_id = await customers.find_account_for_address(parsed.from_.address)
@@ -315,12 +397,14 @@ async def _sender_contact(parsed: ParsedMail, now: datetime) -> tuple[int | None
         SYSTEM, name=name[:200], emails=[parsed.from_.address], account_id=account_id, now=now,
         enforce_required=False,
     )
+    contacts[address] = {"id": contact_id, "account": account_id}
     return contact_id, account_id
 
 
 async def _add_to_ticket(decision: JoinTicket | NewTicket, parsed: ParsedMail, rules: MailboxRules, *,
                          now: datetime) -> tuple[int, int]:
-    contact_id, account_id = await _sender_contact(parsed, now)
+    contacts = await _known_contacts(parsed)
+    contact_id, account_id = await _sender_contact(parsed, contacts, now)
     if isinstance(decision, NewTicket):
         ticket_id = await tickets.do_insert_ticket(
             SYSTEM, subject=parsed.subject or "(no subject)", requester_id=contact_id, account_id=account_id,
@@ -335,7 +419,7 @@ async def _add_to_ticket(decision: JoinTicket | NewTicket, parsed: ParsedMail, r
         if parsed.auto_generated == "none" or parsed.auto_generated == "list":
             values[Ticket.status] = status_after_customer_message(ticket.status)
         await tickets.do_bump_ticket(ticket, values, now=now)
-    await _add_participants(ticket_id, parsed, rules)
+    await _add_participants(ticket_id, parsed, rules, contacts, new_ticket=isinstance(decision, NewTicket))
     message_id = await tickets.do_insert_message(
         ticket_id, kind="customer", now=now, text=parsed.text, new_text=parsed.new_text, safe_html=parsed.html,
         author_contact_id=contact_id,
@@ -361,22 +445,25 @@ async def _note_link(decision: NewTicket, ticket_id: int, *, now: datetime) -> N
                                     thread_reason="link", thread_ref=ticket_number(ticket_id))
 
 
-async def _add_participants(ticket_id: int, parsed: ParsedMail, rules: MailboxRules) -> None:
+async def _add_participants(ticket_id: int, parsed: ParsedMail, rules: MailboxRules,
+                            contacts: dict[str, dict[str, Any]], *, new_ticket: bool) -> None:
     addresses = [a.address for a in (*([parsed.from_] if parsed.from_ else []), *parsed.to, *parsed.cc)]
     wanted = {address for address in addresses if address and address not in rules.our_addresses}
     if not wanted:
         return
-    existing = {row["address"] for row in await TicketParticipant.select(TicketParticipant.address).where(
-        TicketParticipant.ticket == ticket_id).run()}
+    existing = set() if new_ticket else {row["address"] for row in await TicketParticipant.select(
+        TicketParticipant.address).where(TicketParticipant.ticket == ticket_id).run()}
+    added = []
     for address in sorted(wanted - existing):
-        contact = await customers.find_contact_by_address(address)
-        await TicketParticipant.insert(
-            TicketParticipant(ticket=ticket_id, address=address, contact=contact["id"] if contact else None)
-        ).run()
+        contact = contacts.get(customers.normalise_address(address))
+        added.append(TicketParticipant(ticket=ticket_id, address=address, contact=contact["id"] if contact else None))
+    if added:
+        await TicketParticipant.insert(*added).run()
 
 
 async def _finish(inbound_id: int, state: str, *, now: datetime, reason: str, server_action: bool,
-                  error: str | None = None, ticket_id: int | None = None, message_id: int | None = None) -> None:
+                  error: str | None = None, ticket_id: int | None = None, message_id: int | None = None,
+                  batch: IngestBatch | None = None) -> None:
     await InboundMail.update({
         InboundMail.state: state, InboundMail.error: error, InboundMail.processed_at: now,
         InboundMail.thread_reason: reason, InboundMail.ticket: ticket_id, InboundMail.message: message_id,
@@ -386,5 +473,9 @@ async def _finish(inbound_id: int, state: str, *, now: datetime, reason: str, se
     }).where(InboundMail.id == inbound_id).run()
     publish_on_commit(Event("inbound_mail", state, inbound_id, data={"ticket_id": ticket_id}))
     if ticket_id is not None:
-        await audit_service.record(SYSTEM, "mail.ingested", "ticket", ticket_id,
-                                   {"inbound_mail_id": [None, inbound_id], "thread_reason": [None, reason]}, at=now)
+        audit = audit_service.entry(SYSTEM, "mail.ingested", "ticket", ticket_id,
+                                    {"inbound_mail_id": [None, inbound_id], "thread_reason": [None, reason]}, at=now)
+        if batch is not None:
+            batch.audit.append(audit)
+        else:
+            await audit_service.record_all([audit])

@@ -1,14 +1,17 @@
 """One task per mailbox: fetch new mail by UID, store it, ingest it, then flag or move it.
 
-The IMAP session is blocking (imapclient), so its calls run in a worker thread. A lease on
-the mailbox row makes sure only one instance polls a mailbox; the checkpoint (UIDVALIDITY,
-last UID) and the unique keys of stored mail make every step safe to repeat after a crash.
+The IMAP session is blocking (imapclient), so its calls run in a worker thread, one at a time.
+Mail is fetched and parsed (in the parse pool's processes) one batch ahead, while the batch
+before is written: one transaction per batch, a savepoint per mail. A lease on the mailbox row
+makes sure only one instance polls a mailbox; the checkpoint (UIDVALIDITY, last UID) and the
+unique keys of stored mail make every step safe to repeat after a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,15 +20,20 @@ from typing import Any, TypeVar
 from helpdesk.clock import Clock
 from helpdesk.errors import HelpdeskError
 from helpdesk.inbox import service
+from helpdesk.inbox.batching import FIRST_MAILS, next_transaction_size, up_to_first_repeat
 from helpdesk.inbox.imap import FolderState, ImapAuthError, ImapError, ImapSession
 from helpdesk.inbox.ingest import (
+    MailboxRules,
     Received,
+    Stored,
     ingest_stored,
     parse_received,
     rules_for,
     source_for_mailbox,
+    store_and_ingest,
     store_received,
 )
+from helpdesk.inbox.parse_pool import ParsePool, shared_pool
 from helpdesk.inbox.tables import InboundMail, Mailbox
 
 logger = logging.getLogger(__name__)
@@ -46,12 +54,21 @@ class PollerTiming:
 
 
 class MailboxPoller:
-    def __init__(self, mailbox_id: int, owner: str, clock: Clock, timing: PollerTiming | None = None):
+    def __init__(self, mailbox_id: int, owner: str, clock: Clock, timing: PollerTiming | None = None,
+                 parser: ParsePool | None = None):
         self.mailbox_id = mailbox_id
         self.owner = owner
         self.clock = clock
         self.timing = timing or PollerTiming()
         self.source = source_for_mailbox(mailbox_id)
+        self.parser = parser or shared_pool()
+        self._transaction_mails = FIRST_MAILS  # see inbox.batching
+        # imapclient is not thread-safe: the fetch ahead and the flags of the batch before take turns.
+        self._session_lock = asyncio.Lock()
+
+    async def _imap(self, function: Callable[..., T], *args: Any) -> T:
+        async with self._session_lock:
+            return await _blocking(function, *args)
 
     async def run(self) -> None:
         """Poll until cancelled; errors are reported as health and retried with backoff."""
@@ -85,7 +102,7 @@ class MailboxPoller:
         await self._health("connecting")
         session = ImapSession(service.endpoint_for(row), batch_size=self.timing.batch)
         try:
-            state = await _blocking(session.open)
+            state = await self._imap(session.open)
             while True:
                 await self.sync(session, state)
                 if not await self._acquire_lease():
@@ -102,7 +119,7 @@ class MailboxPoller:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.wait
         while (remaining := deadline - loop.time()) > 0:
-            if await _blocking(session.wait_for_changes, min(remaining, WAIT_SLICE_S)):
+            if await self._imap(session.wait_for_changes, min(remaining, WAIT_SLICE_S)):
                 return
 
     async def sync(self, session: ImapSession, state: FolderState) -> int:
@@ -117,20 +134,34 @@ class MailboxPoller:
                 Mailbox.id == self.mailbox_id
             ).run()
         await self._ingest_left_over()
-        uids = await _blocking(session.uids_after, last_uid)
+        uids = await self._imap(session.uids_after, last_uid)
         await Mailbox.update({Mailbox.backlog: len(uids)}).where(Mailbox.id == self.mailbox_id).run()
-        stored_count = 0
-        for start in range(0, len(uids), self.timing.batch):
-            if not await self._acquire_lease():
-                return stored_count  # held too long, another instance took over: the rest is its work
-            batch = uids[start:start + self.timing.batch]
-            if rescan:
-                batch = await self._skip_known(session, batch, state.uidvalidity)
-            stored_count += await self._store_and_ingest(session, batch, row, state.uidvalidity)
-            await self._apply_server_actions(session, row, state.uidvalidity)
-            await Mailbox.update({Mailbox.backlog: max(len(uids) - start - len(batch), 0)}).where(
-                Mailbox.id == self.mailbox_id
-            ).run()
+        batches = [uids[start:start + self.timing.batch] for start in range(0, len(uids), self.timing.batch)]
+        stored_count = done = 0
+        ahead: asyncio.Future[list[Received]] | None = None
+        try:
+            for index, batch in enumerate(batches):
+                if not await self._acquire_lease():
+                    return stored_count  # held too long, another instance took over: the rest is its work
+                if rescan:
+                    # Known mail is re-pointed in the database first: no fetching ahead here (a rare path).
+                    received = await self._fetch_and_parse(session, await self._skip_known(session, batch,
+                                                                                           state.uidvalidity))
+                else:
+                    current = ahead or asyncio.ensure_future(self._fetch_and_parse(session, batch))
+                    ahead = None
+                    received = await current
+                    if index + 1 < len(batches):
+                        # Fetch and parse the next batch while this one is written.
+                        ahead = asyncio.ensure_future(self._fetch_and_parse(session, batches[index + 1]))
+                stored_count += await self._store_and_ingest(session, received, row, state.uidvalidity)
+                await self._apply_server_actions(session, row, state.uidvalidity)
+                done += len(batch)
+                await Mailbox.update({Mailbox.backlog: len(uids) - done}).where(Mailbox.id == self.mailbox_id).run()
+        finally:
+            if ahead is not None:  # stopped early: let its IMAP call return before the session closes
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
         await self._apply_server_actions(session, row, state.uidvalidity)
         if rescan and uids:
             await Mailbox.update({Mailbox.uidvalidity: state.uidvalidity, Mailbox.last_uid: max(uids)}).where(
@@ -138,38 +169,62 @@ class MailboxPoller:
             ).run()
         return stored_count
 
-    async def _store_and_ingest(self, session: ImapSession, uids: list[int], row: dict[str, Any],
-                                uidvalidity: int) -> int:
+    async def _fetch_and_parse(self, session: ImapSession, uids: list[int]) -> list[Received]:
         if not uids:
-            return 0
-        raw_by_uid = await _blocking(session.fetch_raw, uids)
-        received = await asyncio.to_thread(
-            lambda: [parse_received(raw_by_uid[uid], uid) for uid in uids if uid in raw_by_uid]
-        )
+            return []
+        raw_by_uid = await self._imap(session.fetch_raw, uids)
+        fetched = [(uid, raw_by_uid[uid]) for uid in uids if uid in raw_by_uid]
+        outcomes = await self.parser.parse([raw for _, raw in fetched])
+        return [Received(raw=raw, uid=uid, parsed=parsed, parse_error=error)
+                for (uid, raw), (parsed, error) in zip(fetched, outcomes)]
+
+    async def _store_and_ingest(self, session: ImapSession, received: list[Received], row: dict[str, Any],
+                                uidvalidity: int) -> int:
         stored_count = 0
         while received:
             # A second copy of a mail (same Message-ID, another UID) waits until the first copy is
             # flagged or moved: storing it then points the row at the copy, which gets its turn too.
             # Stored one round at a time, the checkpoint never passes a copy not yet stored.
-            part = _up_to_first_repeat(received)
+            part = up_to_first_repeat(received)
             received = received[len(part):]
-            stored = await store_received(self.source, part, now=self.clock.now(), mailbox_id=self.mailbox_id,
-                                          uidvalidity=uidvalidity)
             rules = await rules_for(self.mailbox_id)
-            for mail, outcome in zip(part, stored):
-                if outcome.state == "received":
-                    await self._ingest(outcome.inbound_id, mail, rules)
-            stored_count += sum(1 for outcome in stored if outcome.created)
+            while part:
+                mails, part = part[:self._transaction_mails], part[self._transaction_mails:]
+                started = time.perf_counter()
+                stored = await self._store_and_ingest_together(mails, rules, uidvalidity)
+                self._transaction_mails = next_transaction_size(len(mails), time.perf_counter() - started)
+                stored_count += sum(1 for outcome in stored if outcome.created)
             if received:
                 await self._apply_server_actions(session, row, uidvalidity)
         return stored_count
 
-    async def _ingest(self, inbound_id: int, mail: Received, rules: Any) -> None:
+    async def _store_and_ingest_together(self, mails: list[Received], rules: MailboxRules,
+                                         uidvalidity: int) -> list[Stored]:
+        try:
+            return await store_and_ingest(self.source, mails, now=self.clock.now(), rules=rules,
+                                          uidvalidity=uidvalidity)
+        except Exception:  # boundary: whatever broke the shared transaction must not block the mailbox
+            if len(mails) == 1:
+                raise
+            logger.exception("mailbox %s: a batch of %s mails failed as a whole; taking them one at a time",
+                             self.mailbox_id, len(mails))
+        # Each raw mail committed first, then ingested in its own transaction: a mail that still
+        # fails is recorded as failed, and the others go on.
+        stored: list[Stored] = []
+        for mail in mails:
+            [outcome] = await store_received(self.source, [mail], now=self.clock.now(), mailbox_id=self.mailbox_id,
+                                             uidvalidity=uidvalidity)
+            if outcome.state == "received":
+                await self._ingest(outcome.inbound_id, mail, rules)
+            stored.append(outcome)
+        return stored
+
+    async def _ingest(self, inbound_id: int, mail: Received, rules: MailboxRules) -> None:
         await ingest_stored(inbound_id, mail, now=self.clock.now(), rules=rules)
 
     async def _skip_known(self, session: ImapSession, uids: list[int], uidvalidity: int) -> list[int]:
         """After a UIDVALIDITY change: re-point known mail at its new UID, return only the unknown UIDs."""
-        ids_by_uid = await _blocking(session.fetch_message_ids, uids)
+        ids_by_uid = await self._imap(session.fetch_message_ids, uids)
         known = {
             row["message_id"]: row
             for row in await InboundMail.select(InboundMail.id, InboundMail.message_id, InboundMail.state).where(
@@ -209,9 +264,9 @@ class MailboxPoller:
             return
         uids = [p["uid"] for p in pending]
         if row["after_ingest"] == "move" and row["move_to_folder"]:
-            await _blocking(session.move, uids, row["move_to_folder"])
+            await self._imap(session.move, uids, row["move_to_folder"])
         else:
-            await _blocking(session.flag_processed, uids)
+            await self._imap(session.flag_processed, uids)
         await InboundMail.update({InboundMail.server_state: "done"}).where(
             InboundMail.id.is_in([p["id"] for p in pending])
         ).run()
@@ -245,16 +300,6 @@ class MailboxPoller:
             ).run()
         except Exception:  # boundary: the database may be what failed; the log line above stands
             logger.exception("mailbox %s: could not record its health", self.mailbox_id)
-
-
-def _up_to_first_repeat(mails: list[Received]) -> list[Received]:
-    """The leading mails up to (not including) the first whose Message-ID came earlier in the list."""
-    seen: set[str] = set()
-    for index, mail in enumerate(mails):
-        if mail.message_id in seen:
-            return mails[:index]
-        seen.add(mail.message_id)
-    return mails
 
 
 async def _blocking(function: Callable[..., T], *args: Any) -> T:
