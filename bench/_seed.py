@@ -59,6 +59,7 @@ PRIORITY_RANK = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
 OLD_STATUSES = ["closed"] * 80 + ["solved"] * 12 + ["open"] * 3 + ["pending"] * 3 + ["on_hold"] * 2
 RECENT_STATUSES = ["new"] * 20 + ["open"] * 35 + ["pending"] * 15 + ["on_hold"] * 5 + ["solved"] * 15 + ["closed"] * 10
 RECENT_S = 21 * 24 * 3600
+OPEN_ONLY_STATUSES = ["new"] * 25 + ["open"] * 50 + ["pending"] * 18 + ["on_hold"] * 7
 PRODUCTS = [("HD-PRO-1Y", "Helpdesk Pro (1 year)", Decimal("1188.00")), ("HD-SEAT", "Extra agent seat", Decimal("29.00")),
             ("HD-SLA", "SLA add-on", Decimal("249.00")), ("HD-ONB", "Onboarding package", Decimal("1500.00")),
             ("HD-STOR", "Storage 100 GB", Decimal("12.50"))]
@@ -79,6 +80,7 @@ class Plan:
     seed: int = 1
     message_fraction: float = 0.4
     tag_fraction: float = 0.3
+    open_only: bool = False  # every ticket open (new/open/pending/on_hold), created in the last weeks
     end: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1))
 
     @property
@@ -212,17 +214,24 @@ class _Rows:
                    account, contact, None, author, author if kind == "task" else None, due, kind != "task" or rng.random() < 0.5,
                    occurred, occurred, occurred)
 
-    def tickets(self, tags_out: list[tuple], messages_out: list[tuple]) -> Iterator[list[tuple]]:
-        """Tickets in chunks; each chunk also fills ``tags_out`` and ``messages_out`` for its tickets."""
+    def tickets(self, tags_out: list[tuple], messages_out: list[tuple],
+                changes_out: list[tuple]) -> Iterator[list[tuple]]:
+        """Tickets in chunks; each chunk also fills ``tags_out``, ``messages_out`` and ``changes_out``
+        (status changes) for its tickets."""
         rng, plan = self.rng, self.plan
-        n, span, start, end_ts = plan.tickets, YEAR_S, plan.start_ts, plan.end.timestamp()
+        n, end_ts = plan.tickets, plan.end.timestamp()
+        span = RECENT_S if plan.open_only else YEAR_S
+        start = end_ts - span
         agents = plan.agent_ids
-        tag_id = message_id = 0
+        tag_id = message_id = change_id = 0
         chunk: list[tuple] = []
         for ticket_id in range(1, n + 1):
             created_ts = start + (ticket_id - 1 + rng.random()) * span / n
             age = end_ts - created_ts
-            status = rng.choice(RECENT_STATUSES if age < RECENT_S else OLD_STATUSES)
+            if plan.open_only:
+                status = rng.choice(OPEN_ONLY_STATUSES)
+            else:
+                status = rng.choice(RECENT_STATUSES if age < RECENT_S else OLD_STATUSES)
             if status in ("solved", "closed"):
                 updated_ts = min(created_ts + rng.uniform(600, 10 * 86400), end_ts)
             else:
@@ -247,6 +256,9 @@ class _Rows:
             chunk.append((ticket_id, subject, status, priority, PRIORITY_RANK[priority], rng.choice(CHANNELS),
                           requester, account, assignee, team, "{}", created, updated, first_response, solved,
                           rng.randint(1, 6)))
+            if status != "new":
+                change_id += 1
+                changes_out.append((change_id, ticket_id, status, updated))
             if rng.random() < plan.tag_fraction:
                 for tag in sorted(rng.sample(TAGS, k=rng.randint(1, 2))):
                     tag_id += 1
@@ -261,13 +273,13 @@ class _Rows:
                             message_id, ticket_id, "customer", None, requester, name, address,
                             json.dumps([SUPPORT_ADDRESS]), "[]", subject, f"<m{message_id}@{address.split('@')[1]}>",
                             None, "[]", CUSTOMER_TEXT.format(issue=subject.lower(), name=name), None, at, None, None,
-                            "new_ticket" if position == 0 else "in_reply_to", "",
+                            "new_ticket" if position == 0 else "in_reply_to", "", None,
                         ))
                     else:
                         messages_out.append((
                             message_id, ticket_id, "reply", assignee or agents[0], None, "Support", SUPPORT_ADDRESS,
                             json.dumps([address]), "[]", f"Re: {subject}", f"<r{message_id}@helpdesk.invalid>",
-                            None, "[]", AGENT_TEXT.format(first=name.split()[0]), None, at, "sent", None, "", "",
+                            None, "[]", AGENT_TEXT.format(first=name.split()[0]), None, at, "sent", None, "", "", at,
                         ))
             if len(chunk) >= CHUNK:
                 yield chunk
@@ -290,7 +302,8 @@ COLUMNS = {
     "ticket_tag": ("id", "ticket", "tag"),
     "message": ("id", "ticket", "kind", "author_agent", "author_contact", "from_name", "from_address", "to_addresses",
                 "cc_addresses", "subject", "message_id", "in_reply_to", "references", "text_body", "html_body",
-                "created_at", "delivery_state", "delivery_error", "thread_reason", "thread_ref"),
+                "created_at", "delivery_state", "delivery_error", "thread_reason", "thread_ref", "sent_at"),
+    "ticket_status_change": ("id", "ticket", "status", "changed_at"),
 }
 
 
@@ -309,15 +322,14 @@ def _batches(plan: Plan) -> Iterator[tuple[str, list[tuple]]]:
             yield table, batch
     tags: list[tuple] = []
     messages: list[tuple] = []
-    for chunk in rows.tickets(tags, messages):
+    changes: list[tuple] = []
+    for chunk in rows.tickets(tags, messages, changes):
         yield "ticket", chunk
         # The generator keeps appending to the lists it was given: hand out copies, then empty them.
-        if tags:
-            yield "ticket_tag", list(tags)
-            tags.clear()
-        if messages:
-            yield "message", list(messages)
-            messages.clear()
+        for table, extra in (("ticket_tag", tags), ("message", messages), ("ticket_status_change", changes)):
+            if extra:
+                yield table, list(extra)
+                extra.clear()
 
 
 def _progress(log: Callable[[str], None], counts: dict[str, int], started: float) -> None:

@@ -25,9 +25,11 @@ returns UTC-aware ones. Holidays are plain local dates; see :func:`public_holida
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import islice
 from types import MappingProxyType
 from typing import Final, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +42,8 @@ __all__ = [
     "add_business_time_excluding",
     "business_time_between",
     "business_time_between_excluding",
+    "first_windows",
+    "measure",
     "public_holidays",
     "windows",
 ]
@@ -91,6 +95,7 @@ class BusinessCalendar:
             if isinstance(day, datetime) or not isinstance(day, date):
                 raise ValueError(f"holidays must be dates, got {day!r}")
         object.__setattr__(self, "holidays", holidays)
+        object.__setattr__(self, "_has_open_hours", any(weekly.values()))  # asked once per computation
 
     def __hash__(self) -> int:
         return hash((self.tz, tuple(self.weekly.items()), self.holidays))
@@ -123,7 +128,7 @@ class BusinessCalendar:
         return cls(tz=tz, weekly=weekly, holidays=frozenset(holidays))
 
     def has_open_hours(self) -> bool:
-        return any(self.weekly.values())
+        return self._has_open_hours  # type: ignore[attr-defined]
 
 
 def public_holidays(country: str, years: Iterable[int], subdiv: str | None = None) -> frozenset[date]:
@@ -144,12 +149,28 @@ def windows(cal: BusinessCalendar, start: datetime, end: datetime) -> Iterator[I
     """The open windows overlapping ``[start, end)``, clipped to it, in order, as UTC
     ``(open, close)`` pairs. Touching windows are merged (24/7 yields one window)."""
     start, end = _utc(start, "start"), _utc(end, "end")
-    return _merged(_open_pieces(cal, start, end)) if start < end else iter(())
+    if start >= end:
+        return iter(())
+    timeline = _timeline(cal, start, end)
+    if timeline is None:
+        return _merged(_open_pieces(cal, start, end))
+    return iter(timeline.windows(start, end))
+
+
+def first_windows(cal: BusinessCalendar, start: datetime, end: datetime, limit: int) -> list[Interval]:
+    """The first ``limit`` of :func:`windows` (an explanation shows a few, not months of them)."""
+    start, end = _utc(start, "start"), _utc(end, "end")
+    if start >= end:
+        return []
+    timeline = _timeline(cal, start, end)
+    if timeline is None:
+        return list(islice(_merged(_open_pieces(cal, start, end)), limit))
+    return timeline.windows(start, end, limit)
 
 
 def business_time_between(cal: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
     """Business time elapsed from ``start`` to ``end``; zero when ``end <= start``."""
-    return _total(windows(cal, start, end))
+    return business_time_between_excluding(cal, start, end, ())
 
 
 def add_business_time(cal: BusinessCalendar, start: datetime, duration: timedelta) -> datetime:
@@ -159,9 +180,7 @@ def add_business_time(cal: BusinessCalendar, start: datetime, duration: timedelt
     ``start``. Raises ``ValueError`` when the calendar never opens (no open hours at all, or
     closed for two years in a row, e.g. every date a holiday).
     """
-    start = _utc(start, "start")
-    _check_duration(cal, duration)
-    return _consume(_open_pieces(cal, start, None), start, duration)
+    return add_business_time_excluding(cal, start, duration, ())
 
 
 def business_time_between_excluding(
@@ -171,10 +190,7 @@ def business_time_between_excluding(
     on the customer) does not count. Paused intervals may overlap; an ongoing pause is passed
     with the caller's "now" as its end."""
     start, end = _utc(start, "start"), _utc(end, "end")
-    holes = _normalised_pauses(paused)
-    if end <= start:
-        return timedelta(0)
-    return _total(_subtract(_open_pieces(cal, start, end), holes))
+    return _elapsed(cal, start, end, _normalised_pauses(paused))
 
 
 def add_business_time_excluding(
@@ -183,8 +199,160 @@ def add_business_time_excluding(
     """Like :func:`add_business_time`, but the clock stands still inside ``paused`` intervals."""
     start = _utc(start, "start")
     _check_duration(cal, duration)
+    return _add(cal, start, duration, _normalised_pauses(paused))
+
+
+def measure(
+    cal: BusinessCalendar, start: datetime, end: datetime, durations: Sequence[timedelta],
+    paused: Sequence[Interval] = (),
+) -> tuple[timedelta, list[datetime]]:
+    """One clock's arithmetic at once: the business time from ``start`` to ``end`` and, for each
+    of ``durations``, the instant it is used up — :func:`business_time_between_excluding` and
+    :func:`add_business_time_excluding` with the inputs checked and the pauses sorted once."""
+    start, end = _utc(start, "start"), _utc(end, "end")
+    for duration in durations:
+        _check_duration(cal, duration)
     holes = _normalised_pauses(paused)
+    return _elapsed(cal, start, end, holes), [_add(cal, start, duration, holes) for duration in durations]
+
+
+def _elapsed(cal: BusinessCalendar, start: datetime, end: datetime, holes: Sequence[Interval]) -> timedelta:
+    if end <= start:
+        return timedelta(0)
+    timeline = _timeline(cal, start, end)
+    if timeline is None:
+        return _total(_subtract(_open_pieces(cal, start, end), holes))
+    elapsed = timeline.business_between(start, end)
+    for hole_start, hole_end in holes:
+        if hole_start < end and hole_end > start:
+            elapsed -= timeline.business_between(max(hole_start, start), min(hole_end, end))
+    return elapsed
+
+
+def _add(cal: BusinessCalendar, start: datetime, duration: timedelta, holes: Sequence[Interval]) -> datetime:
+    if not duration:
+        return start
+    # Look a little further each time; a calendar closed for years gets the scanning engine,
+    # which raises the same error as always.
+    try:
+        horizon = max([start, *(hole_end for _, hole_end in holes)]) + duration * 7 + _GUESS_MARGIN
+        while horizon - start <= _MAX_CLOSED_SPAN:
+            timeline = _timeline(cal, start, horizon)
+            if timeline is None:
+                break
+            due = timeline.add_excluding(start, duration, holes)
+            if due is not None:
+                return due
+            horizon += horizon - start
+    except OverflowError:
+        pass  # near the end of datetime's range: the engine walks and reports it
     return _consume(_subtract(_open_pieces(cal, start, None), holes), start, duration)
+
+
+# --- the cached timeline ----------------------------------------------------------------
+#
+# The engine below walks day by day: a clock started months ago costs a walk over months,
+# on every recompute. A timeline holds a calendar's merged open windows over a range once,
+# with the business time before each window, so "business time up to t" is a bisect and
+# "the instant at which d has elapsed" is another. It is built by the engine itself, so it
+# is exactly as correct as the engine (and the oracle tests run through it).
+
+_TIMELINE_MARGIN: Final = timedelta(days=62)
+_TIMELINE_MAX_SPAN: Final = timedelta(days=6 * 366)  # beyond this a request gets a timeline of its own
+_GUESS_MARGIN: Final = timedelta(days=14)
+_TIMELINES_KEPT: Final = 64
+
+
+class _Timeline:
+    """Merged open windows over ``[lo, hi)`` (UTC) with running totals of business time."""
+
+    __slots__ = ("lo", "hi", "opens", "closes", "before", "through")
+
+    def __init__(self, cal: BusinessCalendar, lo: datetime, hi: datetime) -> None:
+        self.lo, self.hi = lo, hi
+        self.opens: list[datetime] = []
+        self.closes: list[datetime] = []
+        self.before: list[timedelta] = []  # business time in [lo, opens[i])
+        self.through: list[timedelta] = []  # business time in [lo, closes[i])
+        total = timedelta(0)
+        for opens, closes in _merged(_open_pieces(cal, lo, hi)):
+            self.opens.append(opens)
+            self.closes.append(closes)
+            self.before.append(total)
+            total += closes - opens
+            self.through.append(total)
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        return self.lo <= start and end <= self.hi
+
+    def business_until(self, moment: datetime) -> timedelta:
+        """Business time in ``[lo, moment)``."""
+        index = bisect_right(self.opens, moment) - 1
+        if index < 0:
+            return timedelta(0)
+        return self.before[index] + (min(moment, self.closes[index]) - self.opens[index])
+
+    def business_between(self, start: datetime, end: datetime) -> timedelta:
+        return self.business_until(end) - self.business_until(start)
+
+    def instant_reaching(self, amount: timedelta) -> datetime | None:
+        """The earliest instant by which ``amount`` (> 0) has elapsed since ``lo``; None past ``hi``."""
+        index = bisect_left(self.through, amount)
+        if index == len(self.through):
+            return None
+        return self.closes[index] - (self.through[index] - amount)
+
+    def add_excluding(self, start: datetime, duration: timedelta, holes: Sequence[Interval]) -> datetime | None:
+        """``add_business_time_excluding`` within the timeline; None when the result lies past ``hi``."""
+        cursor, remaining = start, duration
+        for hole_start, hole_end in holes:  # ascending and disjoint
+            if hole_end <= cursor:
+                continue
+            if hole_start > cursor:
+                available = self.business_between(cursor, hole_start)
+                if remaining <= available:
+                    break
+                remaining -= available
+            cursor = hole_end
+        return self.instant_reaching(self.business_until(cursor) + remaining)
+
+    def windows(self, start: datetime, end: datetime, limit: int | None = None) -> list[Interval]:
+        first = max(bisect_right(self.opens, start) - 1, 0)
+        if first < len(self.closes) and self.closes[first] <= start:
+            first += 1
+        last = bisect_left(self.opens, end)  # windows opening at or after end are out
+        if limit is not None:
+            last = min(last, first + limit)
+        found = list(zip(self.opens[first:last], self.closes[first:last]))
+        if found:  # only the outer two can stick out of [start, end)
+            found[0] = (max(found[0][0], start), found[0][1])
+            found[-1] = (found[-1][0], min(found[-1][1], end))
+        return found
+
+
+# Keyed by identity (hashing a calendar walks its holidays): the calendar is kept with its
+# timeline, so the id cannot be reused while the entry lives.
+_timelines: dict[int, tuple[BusinessCalendar, _Timeline]] = {}
+
+
+def _timeline(cal: BusinessCalendar, start: datetime, end: datetime) -> _Timeline | None:
+    """A timeline of ``cal`` covering ``[start, end]``, reused and widened across calls; None
+    when the range is out of ``datetime``'s reach (the engine then walks as before)."""
+    entry = _timelines.get(id(cal))
+    known = entry[1] if entry is not None and entry[0] is cal else None
+    if known is not None and known.covers(start, end):
+        return known
+    try:
+        lo, hi = start - _TIMELINE_MARGIN, end + max(_TIMELINE_MARGIN, end - start)
+        if known is not None and max(hi, known.hi) - min(lo, known.lo) <= _TIMELINE_MAX_SPAN:
+            lo, hi = min(lo, known.lo), max(hi, known.hi)
+        timeline = _Timeline(cal, lo, hi)
+    except OverflowError:
+        return None
+    if len(_timelines) >= _TIMELINES_KEPT:
+        _timelines.clear()
+    _timelines[id(cal)] = (cal, timeline)
+    return timeline
 
 
 # --- the engine -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from helpdesk.schemas import AwareDatetime
+from helpdesk.sla import report as sla_report
 from helpdesk.sla import service
 from helpdesk.sla.schemas import (
     CalendarCreate,
@@ -84,5 +85,5 @@ class TicketSlaController(Controller):
         group_by: FromQuery[str] = "policy", team_id: FromQuery[int | None] = None,
         policy_id: FromQuery[int | None] = None,
     ) -> SlaReport:
-        return await service.report(actor, start=start, end=end, group_by=group_by, now=now, team_id=team_id,
+        return await sla_report.report(actor, start=start, end=end, group_by=group_by, now=now, team_id=team_id,
                                     policy_id=policy_id)

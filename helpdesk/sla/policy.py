@@ -14,15 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from helpdesk.sla.calendar import (
-    BusinessCalendar,
-    Interval,
-    add_business_time_excluding,
-    business_time_between_excluding,
-    windows,
-)
+from helpdesk.sla.calendar import BusinessCalendar, Interval, first_windows, measure
 
 TARGETS = ("first_response", "next_response", "resolution")
+EXPLAINED_WINDOWS = 200  # a clock keeps its first windows, enough to show how its due time came about
 DONE_STATUSES = frozenset({"solved", "closed"})
 
 
@@ -89,7 +84,7 @@ class ClockState:
     stopped_at: datetime | None
     elapsed: timedelta  # business time used so far (excluding pauses)
     paused: tuple[Interval, ...] = field(default=())
-    windows: tuple[Interval, ...] = field(default=())  # the calendar windows counted
+    windows: tuple[Interval, ...] = field(default=())  # the first EXPLAINED_WINDOWS calendar windows counted
 
 
 def matches(conditions: Conditions, ticket: TicketSnapshot) -> bool:
@@ -155,9 +150,13 @@ def _clock(policy: Policy, calendar: BusinessCalendar, ticket: TicketSnapshot, t
     pause_statuses = policy.pause_statuses | (DONE_STATUSES if target == "resolution" else frozenset())
     paused = [(max(a, start), b) for a, b in status_intervals(ticket, pause_statuses, until=end) if b > start]
     budget = timedelta(minutes=minutes)
-    elapsed = business_time_between_excluding(calendar, start, end, paused)
     paused_now = stop is None and ticket.status in pause_statuses
-    due = None if paused_now else add_business_time_excluding(calendar, start, budget, paused)
+    # The due time, and the warning time while the clock runs, in the same pass as the elapsed time.
+    budgets = [] if paused_now else [budget]
+    if stop is None and not paused_now and policy.warn_percent:
+        budgets.append(budget * policy.warn_percent / 100)
+    elapsed, reached = measure(calendar, start, end, budgets, paused)
+    due = reached[0] if reached else None
     if stop is not None:
         state = "met" if elapsed <= budget else "breached"
     elif paused_now:
@@ -166,9 +165,7 @@ def _clock(policy: Policy, calendar: BusinessCalendar, ticket: TicketSnapshot, t
         state = "breached" if due is not None and due <= now else "running"
     warn = None
     if due is not None and stop is None:
-        candidates = []
-        if policy.warn_percent:
-            candidates.append(add_business_time_excluding(calendar, start, budget * policy.warn_percent / 100, paused))
+        candidates = reached[1:]
         if policy.warn_minutes_before:
             candidates.append(due - timedelta(minutes=policy.warn_minutes_before))
         warn = min(candidates) if candidates else None
@@ -176,7 +173,7 @@ def _clock(policy: Policy, calendar: BusinessCalendar, ticket: TicketSnapshot, t
     return ClockState(
         target=target, started_at=start, target_minutes=minutes, state=state, due_at=due, warn_at=warn,
         stopped_at=stop, elapsed=elapsed, paused=tuple(paused),
-        windows=tuple(windows(calendar, start, counted_until)) if counted_until > start else (),
+        windows=tuple(first_windows(calendar, start, counted_until, EXPLAINED_WINDOWS)),
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,16 +16,15 @@ from piccolo.query.mixins import OnConflictAction
 
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import SYSTEM, Actor
-from helpdesk.audit.tables import AuditEvent
 from helpdesk.auth.tables import Agent, Team
-from helpdesk.customers.tables import Account
-from helpdesk.db import is_postgres, unit_of_work
+from helpdesk.db import is_postgres, reading, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
-from helpdesk.inbox.tables import InboundMail
 from helpdesk.schemas import provided_fields
 from helpdesk.sla import policy as rules
+from helpdesk.sla import store
 from helpdesk.sla.calendar import BusinessCalendar, public_holidays
+from helpdesk.sla.snapshots import Needs, load_snapshots
 from helpdesk.sla.schemas import (
     CalendarCreate,
     CalendarRead,
@@ -31,8 +33,6 @@ from helpdesk.sla.schemas import (
     PolicyCreate,
     PolicyRead,
     PolicyUpdate,
-    SlaReport,
-    SlaReportRow,
 )
 from helpdesk.sla.tables import Calendar, Policy, SlaClock, SlaEscalation
 from helpdesk.templates import render
@@ -232,6 +232,8 @@ class PolicySet:
 
     def __init__(self, policies: list[PolicyRead], calendars: dict[int, dict[str, Any]], *, now: datetime):
         self.rules = [_rule(policy) for policy in policies if policy.enabled]
+        self.needs = Needs(tags=any(rule.conditions.tags for rule in self.rules),
+                           mailbox=any(rule.conditions.mailbox_ids for rule in self.rules))
         self._calendar_of = {policy.id: policy.calendar_id for policy in policies}
         # Public holidays around now: SLA targets end within a year or two.
         years = range(now.year - 1, now.year + 3)
@@ -240,16 +242,18 @@ class PolicySet:
 
     @classmethod
     async def load(cls, *, now: datetime) -> PolicySet:
-        """The current rules; reused while no policy or calendar changed (checked with one small query)."""
-        stamp = await _rules_stamp(now)
+        """The current rules; the built set (calendars with their public holidays) is reused while
+        the stored policies and calendars are the same (two small queries)."""
+        policies = await list_policies()
+        calendars = {row["id"]: row for row in await Calendar.select().output(load_json=True).run()}
+        # The rows themselves, not ids and update times: those repeat when a database is recreated.
+        stamp = (now.year, msgspec.json.encode(policies), msgspec.json.encode(calendars))
         cached = _policy_set_cache.get("current")
         if cached and cached[0] == stamp:
             return cached[1]
-        calendars = {row["id"]: row for row in await Calendar.select().output(load_json=True).run()}
-        loaded = cls(await list_policies(), calendars, now=now)
+        loaded = cls(policies, calendars, now=now)
         _policy_set_cache["current"] = (stamp, loaded)
         return loaded
-
 
     def calendar_for(self, policy: rules.Policy) -> tuple[int, BusinessCalendar]:
         calendar_id = self._calendar_of[policy.id]
@@ -259,47 +263,40 @@ class PolicySet:
 _policy_set_cache: dict[str, tuple[tuple, PolicySet]] = {}
 
 
-async def _rules_stamp(now: datetime) -> tuple:
-    """Changes whenever a policy or calendar is added, edited or deleted (or the holiday years move)."""
-    policies = await Policy.select(Policy.id, Policy.updated_at).run()
-    calendars = await Calendar.select(Calendar.id, Calendar.updated_at).run()
-    return (now.year, tuple((p["id"], p["updated_at"]) for p in policies),
-            tuple((c["id"], c["updated_at"]) for c in calendars))
-
-
 # ---------------------------------------------------------------- clocks
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A ticket's clocks at an instant under the policy that matched it (None: no policy applies),
+    with the escalation levels that had fired when it was computed (target → levels)."""
+
+    ticket_id: int
+    policy: rules.Policy | None
+    calendar_id: int | None
+    clocks: list[rules.ClockState]
+    fired: dict[str, set[str]] = field(default_factory=dict)
 
 
 async def snapshot(ticket_id: int, *, mailbox_id: int | None = None) -> rules.TicketSnapshot:
     """The ticket as the policies see it; ``mailbox_id`` for a ticket whose mail is not linked yet."""
-    ticket = await Ticket.select().where(Ticket.id == ticket_id).first().run()
-    if ticket is None:
+    found = await load_snapshots([ticket_id], mailbox_ids={ticket_id: mailbox_id} if mailbox_id else None)
+    if ticket_id not in found:
         raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-    tier = None
-    if ticket["account"]:
-        account = await Account.select(Account.tier).where(Account.id == ticket["account"]).first().run()
-        tier = account["tier"] if account else None
-    tags = frozenset(row["tag"] for row in await TicketTag.select(TicketTag.tag).where(TicketTag.ticket == ticket_id).run())
-    inbound = await InboundMail.select(InboundMail.mailbox).where(
-        (InboundMail.ticket == ticket_id) & InboundMail.mailbox.is_not_null()).order_by(InboundMail.id).first().run()
-    status_changes = []
-    for event in await AuditEvent.select(AuditEvent.changes, AuditEvent.created_at).output(load_json=True).where(
-        (AuditEvent.object_type == "ticket") & (AuditEvent.object_id == ticket_id)
-    ).order_by(AuditEvent.id).run():
-        change = event["changes"].get("status")
-        if change:
-            status_changes.append((event["created_at"], change[1]))
-    messages = await Message.select(Message.kind, Message.created_at, Message.sent_at, Message.delivery_state,
-                                    Message.auto_generated).where(Message.ticket == ticket_id).run()
-    return rules.TicketSnapshot(
-        id=ticket_id, priority=ticket["priority"], status=ticket["status"], channel=ticket["channel"],
-        created_at=ticket["created_at"], tier=tier, team_id=ticket["team"],
-        mailbox_id=inbound["mailbox"] if inbound else mailbox_id, tags=tags, status_changes=tuple(status_changes),
-        customer_messages=tuple(sorted(m["created_at"] for m in messages
-                                       if m["kind"] == "customer" and m["auto_generated"] in ("none", "list"))),
-        replies_delivered=tuple(sorted(m["sent_at"] for m in messages
-                                       if m["kind"] == "reply" and m["delivery_state"] == "sent" and m["sent_at"])),
-    )
+    return found[ticket_id]
+
+
+def evaluate(policies: PolicySet, ticket: rules.TicketSnapshot, now: datetime,
+             fired: dict[str, set[str]] | None = None) -> Evaluation:
+    policy = rules.choose_policy(policies.rules, ticket)
+    if policy is None:
+        return Evaluation(ticket.id, None, None, [], fired or {})
+    calendar_id, calendar = policies.calendar_for(policy)
+    return Evaluation(ticket.id, policy, calendar_id, rules.evaluate(policy, calendar, ticket, now), fired or {})
+
+
+# Calendar windows repeat across thousands of clocks: format each instant once.
+_iso = functools.lru_cache(maxsize=1 << 16)(datetime.isoformat)
 
 
 def _explain(clock: rules.ClockState, policy: rules.Policy, calendar_name: str) -> dict[str, Any]:
@@ -307,51 +304,71 @@ def _explain(clock: rules.ClockState, policy: rules.Policy, calendar_name: str) 
         "policy": policy.name,
         "calendar": calendar_name,
         "target_minutes": clock.target_minutes,
-        "paused": [[a.isoformat(), b.isoformat()] for a, b in clock.paused],
-        "windows": [[a.isoformat(), b.isoformat()] for a, b in clock.windows[:200]],
-        "how": (f"{clock.target_minutes} business minutes from {clock.started_at.isoformat()} in {calendar_name}, "
+        "paused": [[_iso(a), _iso(b)] for a, b in clock.paused],
+        "windows": [[_iso(a), _iso(b)] for a, b in clock.windows[:rules.EXPLAINED_WINDOWS]],
+        "how": (f"{clock.target_minutes} business minutes from {_iso(clock.started_at)} in {calendar_name}, "
                 f"not counting {len(clock.paused)} paused interval(s)"
-                + (f", end at {clock.due_at.isoformat()}" if clock.due_at else "; paused now, so no due time")),
+                + (f", end at {_iso(clock.due_at)}" if clock.due_at else "; paused now, so no due time")),
     }
+
+
+def clock_rows(evaluation: Evaluation, policies: PolicySet, fired: dict[str, set[str]], *,
+               now: datetime) -> list[store.ClockRow]:
+    """The rows that store an evaluation; ``fired`` levels no longer count for the next check."""
+    policy = evaluation.policy
+    if policy is None or evaluation.calendar_id is None:
+        return []
+    calendar_name = policies.calendar_names[evaluation.calendar_id]
+    return [
+        store.ClockRow(
+            ticket=evaluation.ticket_id, target=clock.target, policy=policy.id, state=clock.state,
+            started_at=clock.started_at, due_at=clock.due_at, warn_at=clock.warn_at, stopped_at=clock.stopped_at,
+            target_minutes=clock.target_minutes, elapsed_seconds=int(clock.elapsed.total_seconds()),
+            next_check_at=rules.next_check(policy, clock, fired.get(clock.target, set())),
+            explanation=store.explanation_text(_explain(clock, policy, calendar_name)), computed_at=now,
+        )
+        for clock in evaluation.clocks
+    ]
+
+
+async def recompute_many(
+    ticket_ids: Sequence[int], policies: PolicySet, *, now: datetime, mailbox_ids: dict[int, int] | None = None,
+    announce: bool = False,
+) -> dict[int, Evaluation]:
+    """Recompute a batch of tickets' clocks and store what changed.
+
+    With ``announce``, each ticket whose clocks changed gets an ``sla`` event, so open views
+    refetch its due times (a full recompute at start-up stays quiet instead of flooding them).
+
+    A handful of statements for the whole batch: the snapshots, the stored clocks' fingerprints
+    and fired levels, one batched upsert of the changed clocks and one delete. Only the writes
+    take a transaction of their own (or join the caller's), so SQLite's single writer is held
+    for the writing, not for the computing.
+    """
+    async with reading():
+        snapshots = await load_snapshots(ticket_ids, needs=policies.needs, mailbox_ids=mailbox_ids)
+        stored = await store.load(ticket_ids)
+    evaluations = {ticket_id: evaluate(policies, ticket, now, stored.fired_for(ticket_id))
+                   for ticket_id, ticket in snapshots.items()}
+    rows = [row for evaluation in evaluations.values()
+            for row in clock_rows(evaluation, policies, evaluation.fired, now=now)]
+    async with unit_of_work():
+        changed = await store.save(stored, ticket_ids, rows)
+        if announce:
+            for ticket_id in sorted(changed):
+                publish_on_commit(Event("sla", "recomputed", ticket_id))
+    return evaluations
 
 
 async def recompute(
     ticket_id: int, policies: PolicySet, *, now: datetime, mailbox_id: int | None = None
 ) -> list[rules.ClockState]:
-    """Recompute a ticket's clocks and store them (inside the caller's unit of work)."""
-    ticket = await snapshot(ticket_id, mailbox_id=mailbox_id)
-    policy = rules.choose_policy(policies.rules, ticket)
-    if policy is None:
-        await SlaClock.delete().where(SlaClock.ticket == ticket_id).run()
-        return []
-    calendar_id, calendar = policies.calendar_for(policy)
-    clocks = rules.evaluate(policy, calendar, ticket, now)
-    fired = await _fired_levels(ticket_id)
-    await SlaClock.delete().where(
-        (SlaClock.ticket == ticket_id) & SlaClock.target.not_in([clock.target for clock in clocks] or [""])).run()
-    for clock in clocks:
-        values = {
-            SlaClock.policy: policy.id, SlaClock.state: clock.state, SlaClock.started_at: clock.started_at,
-            SlaClock.due_at: clock.due_at, SlaClock.warn_at: clock.warn_at, SlaClock.stopped_at: clock.stopped_at,
-            SlaClock.target_minutes: clock.target_minutes, SlaClock.elapsed_seconds: int(clock.elapsed.total_seconds()),
-            SlaClock.next_check_at: rules.next_check(policy, clock, fired.get(clock.target, set())),
-            SlaClock.explanation: _explain(clock, policy, policies.calendar_names[calendar_id]),
-            SlaClock.computed_at: now,
-        }
-        updated = await SlaClock.update(values).where(
-            (SlaClock.ticket == ticket_id) & (SlaClock.target == clock.target)).returning(SlaClock.id).run()
-        if not updated:
-            await SlaClock.insert(SlaClock(ticket=ticket_id, target=clock.target,
-                                           **{column._meta.name: value for column, value in values.items()})).run()
-    return clocks
-
-
-async def _fired_levels(ticket_id: int) -> dict[str, set[str]]:
-    fired: dict[str, set[str]] = {}
-    for row in await SlaEscalation.select(SlaEscalation.target, SlaEscalation.level).where(
-            SlaEscalation.ticket == ticket_id).run():
-        fired.setdefault(row["target"], set()).add(row["level"])
-    return fired
+    """Recompute one ticket's clocks and store them (inside the caller's unit of work)."""
+    evaluations = await recompute_many([ticket_id], policies, now=now,
+                                       mailbox_ids={ticket_id: mailbox_id} if mailbox_id else None)
+    if ticket_id not in evaluations:
+        raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+    return evaluations[ticket_id].clocks
 
 
 async def ticket_clocks(ticket_id: int) -> list[ClockRead]:
@@ -366,7 +383,7 @@ async def ticket_clocks(ticket_id: int) -> list[ClockRead]:
 
 
 async def first_response_due(ticket_id: int, *, now: datetime, mailbox_id: int | None = None) -> datetime | None:
-    """The promised first-response time of a new ticket (for acknowledgements)."""
+    """The promised first-response time of a new ticket (for acknowledgements); starts its clocks."""
     clocks = await recompute(ticket_id, await PolicySet.load(now=now), now=now, mailbox_id=mailbox_id)
     return next((clock.due_at for clock in clocks if clock.target == "first_response"), None)
 
@@ -374,8 +391,24 @@ async def first_response_due(ticket_id: int, *, now: datetime, mailbox_id: int |
 # ---------------------------------------------------------------- escalations
 
 
-async def escalate(ticket_id: int, policies: PolicySet, *, now: datetime) -> list[str]:
-    """Fire the escalation levels that are due, each exactly once (one transaction). Returns fired levels."""
+def has_due_levels(evaluation: Evaluation | None, now: datetime) -> bool:
+    """Whether a level is due that had not fired when the evaluation was made."""
+    if evaluation is None or evaluation.policy is None:
+        return False
+    return any(escalation.level not in evaluation.fired.get(clock.target, ())
+               for clock in evaluation.clocks for escalation in rules.due_levels(evaluation.policy, clock, now))
+
+
+async def escalate(
+    ticket_id: int, policies: PolicySet, *, now: datetime, evaluation: Evaluation | None = None
+) -> list[str]:
+    """Fire the escalation levels that are due, each exactly once (one transaction). Returns fired levels.
+
+    ``evaluation`` is the ticket's clocks as just recomputed by the caller; without it they are
+    computed here. Either way they are not computed again after firing: the stored clocks'
+    next check moves past what fired, and actions that change the ticket (priority, team)
+    make it a changed ticket that the next tick recomputes.
+    """
     fired_now: list[str] = []
     async with unit_of_work():
         if is_postgres():
@@ -384,19 +417,27 @@ async def escalate(ticket_id: int, policies: PolicySet, *, now: datetime) -> lis
                 "SELECT id FROM sla_clock WHERE ticket = {} FOR UPDATE SKIP LOCKED", ticket_id).run()
             if not claimed:
                 return []
-        clocks = await recompute(ticket_id, policies, now=now)
-        ticket = await snapshot(ticket_id)
-        policy = rules.choose_policy(policies.rules, ticket)
+        if evaluation is None:
+            found = await load_snapshots([ticket_id], needs=policies.needs)
+            if ticket_id not in found:
+                return []
+            evaluation = evaluate(policies, found[ticket_id], now)
+        policy = evaluation.policy
         if policy is None:
             return []
-        for clock in clocks:
+        stored = await store.load([ticket_id])
+        fired = {target: set(levels) for target, levels in stored.fired_for(ticket_id).items()}
+        for clock in evaluation.clocks:
             for escalation in rules.due_levels(policy, clock, now):
+                if escalation.level in fired.get(clock.target, ()):
+                    continue
                 # The unique key (ticket, target, level) makes a second firing — another
                 # instance, a retry after a crash — a no-op.
                 taken = await SlaEscalation.insert(SlaEscalation(
                     ticket=ticket_id, target=clock.target, level=escalation.level, fired_at=now,
                     actions=json.dumps(list(escalation.actions)),
                 )).on_conflict(action=OnConflictAction.do_nothing).returning(SlaEscalation.id).run()
+                fired.setdefault(clock.target, set()).add(escalation.level)
                 if not taken:
                     continue
                 for action in escalation.actions:
@@ -405,8 +446,7 @@ async def escalate(ticket_id: int, policies: PolicySet, *, now: datetime) -> lis
                                            {"sla": [None, f"{clock.target} {escalation.level}"]}, at=now)
                 publish_on_commit(Event("sla", escalation.level, ticket_id, data={"target": clock.target}))
                 fired_now.append(f"{clock.target}:{escalation.level}")
-        if fired_now:
-            await recompute(ticket_id, policies, now=now)  # the next check moves past what fired
+        await store.save(stored, [ticket_id], clock_rows(evaluation, policies, fired, now=now))
     return fired_now
 
 
@@ -484,85 +524,3 @@ async def changed_ticket_ids(since: datetime, *, limit: int = 5000) -> list[int]
 async def open_ticket_ids() -> list[int]:
     return [row["id"] for row in await Ticket.select(Ticket.id).where(Ticket.status.is_in(list(OPEN_STATUSES))).run()]
 
-
-async def policies_changed_since(since: datetime) -> bool:
-    return bool(await Policy.exists().where(Policy.updated_at > since).run()
-                or await Calendar.exists().where(Calendar.updated_at > since).run())
-
-
-
-
-# ---------------------------------------------------------------- report
-
-REPORT_GROUPS = {"policy": "c.policy", "team": "t.team", "agent": "t.assignee"}
-
-
-async def report(actor: Actor, *, start: datetime, end: datetime, group_by: str, now: datetime,
-                 team_id: int | None = None, policy_id: int | None = None) -> SlaReport:
-    """Compliance and business-time percentiles per group, computed in the database.
-
-    A clock is measured when it started in [start, end) and has stopped or passed its due time.
-    Percentiles are nearest-rank over business minutes, with window functions both engines have.
-    """
-    actor.require("lead")
-    if group_by not in REPORT_GROUPS:
-        raise ValidationFailed(f"group_by must be one of {', '.join(REPORT_GROUPS)}", field="group_by")
-    if end <= start:
-        raise ValidationFailed("the period must end after it starts", field="end")
-    group = REPORT_GROUPS[group_by]
-    filters, args = "", [start, end, now]
-    if team_id is not None:
-        filters += " AND t.team = {}"
-        args.append(team_id)
-    if policy_id is not None:
-        filters += " AND c.policy = {}"
-        args.append(policy_id)
-    measured = f"""
-        SELECT {group} AS grp, c.target AS target, c.elapsed_seconds AS elapsed,
-               CASE WHEN c.stopped_at IS NOT NULL THEN 1 ELSE 0 END AS stopped,
-               CASE WHEN c.stopped_at IS NOT NULL AND c.elapsed_seconds <= c.target_minutes * 60 THEN 1 ELSE 0 END AS met
-        FROM sla_clock c JOIN ticket t ON t.id = c.ticket
-        WHERE c.started_at >= {{}} AND c.started_at < {{}}
-          AND (c.stopped_at IS NOT NULL OR c.due_at <= {{}}){filters}"""
-    rows = await SlaClock.raw(f"""
-        WITH m AS ({measured}),
-        ranked AS (
-            SELECT grp, target, elapsed,
-                   ROW_NUMBER() OVER (PARTITION BY grp, target ORDER BY elapsed) AS rn,
-                   COUNT(*) OVER (PARTITION BY grp, target) AS n
-            FROM m WHERE target IN ('first_response', 'resolution') AND stopped = 1
-        ),
-        percentiles AS (
-            SELECT grp, target,
-                   MIN(CASE WHEN rn >= n * 0.5 THEN elapsed END) AS p50,
-                   MIN(CASE WHEN rn >= n * 0.9 THEN elapsed END) AS p90
-            FROM ranked GROUP BY grp, target
-        ),
-        counts AS (SELECT grp, COUNT(*) AS measured, SUM(met) AS met FROM m GROUP BY grp)
-        SELECT counts.grp AS grp, counts.measured AS measured, counts.met AS met,
-               fr.p50 AS fr50, fr.p90 AS fr90, rs.p50 AS rs50, rs.p90 AS rs90
-        FROM counts
-        LEFT JOIN percentiles fr ON fr.grp IS NOT DISTINCT FROM counts.grp AND fr.target = 'first_response'
-        LEFT JOIN percentiles rs ON rs.grp IS NOT DISTINCT FROM counts.grp AND rs.target = 'resolution'
-        ORDER BY counts.grp
-    """, *args).run()
-    at_risk = await SlaClock.select(SlaClock.ticket).where(
-        SlaClock.stopped_at.is_null() & (SlaClock.warn_at <= now) & (SlaClock.due_at > now)).run()
-    breached = await SlaClock.select(SlaClock.ticket).where(
-        SlaClock.stopped_at.is_null() & (SlaClock.due_at <= now)).run()
-    return SlaReport(
-        period_start=start, period_end=end, group_by=group_by,
-        rows=[SlaReportRow(
-            group=group_by, group_id=row["grp"], measured=row["measured"], met=row["met"] or 0,
-            breached=row["measured"] - (row["met"] or 0),
-            compliance_percent=round(100 * (row["met"] or 0) / row["measured"], 2) if row["measured"] else None,
-            first_response_p50_minutes=_minutes(row["fr50"]), first_response_p90_minutes=_minutes(row["fr90"]),
-            resolution_p50_minutes=_minutes(row["rs50"]), resolution_p90_minutes=_minutes(row["rs90"]),
-        ) for row in rows],
-        at_risk_ticket_ids=sorted({row["ticket"] for row in at_risk}),
-        breached_ticket_ids=sorted({row["ticket"] for row in breached}),
-    )
-
-
-def _minutes(seconds: int | None) -> float | None:
-    return round(seconds / 60, 2) if seconds is not None else None

@@ -56,6 +56,8 @@ class SlaClock(Table, tablename="sla_clock"):
     next_check_at = Timestamptz(null=True, default=None)  # when the runner must look again
     explanation = JSON(default={})
     computed_at = Timestamptz()
+    # A digest of the values above but computed_at: a recompute rewrites only clocks whose digest changed.
+    fingerprint = Varchar(length=32, default="")
 
 
 class SlaEscalation(Table, tablename="sla_escalation"):

@@ -49,6 +49,7 @@ from helpdesk.tickets.tables import (
     Message,
     Ticket,
     TicketParticipant,
+    TicketStatusChange,
     TicketTag,
 )
 
@@ -135,6 +136,23 @@ async def list_tickets(actor: Actor, query: TicketQuery, *, cursor: str | None =
         select = select.where(condition)
     rows, next_cursor = await keyset_page(select, list(SORTS[query.sort]), cursor=cursor, limit=limit, descending=True)
     return Page(items=await _ticket_reads(rows), next=next_cursor)
+
+
+async def count_tickets(actor: Actor, query: TicketQuery) -> int:
+    """How many tickets match ``query`` (its sort is irrelevant): exact, for the queue counts."""
+    count = Ticket.count()
+    for condition in await _conditions(actor, query):
+        count = count.where(condition)
+    return await count.run()
+
+
+async def list_tickets_by_id(ticket_ids: Sequence[int]) -> list[TicketRead]:
+    """The tickets with these ids, in the order given (unknown ids are left out)."""
+    if not ticket_ids:
+        return []
+    rows = await Ticket.select(*_TICKET_COLUMNS).output(load_json=True).where(Ticket.id.is_in(list(ticket_ids))).run()
+    by_id = {ticket.id: ticket for ticket in await _ticket_reads(rows)}
+    return [by_id[ticket_id] for ticket_id in ticket_ids if ticket_id in by_id]
 
 
 async def _conditions(actor: Actor, query: TicketQuery) -> list[Any]:
@@ -391,6 +409,9 @@ async def do_bump_ticket(ticket: TicketRead, values: dict[Any, Any], *, now: dat
     ).returning(Ticket.id).run()
     if not updated:
         raise StaleVersion(f"ticket {ticket.number} changed while saving", field="version")
+    new_status = next((value for column, value in values.items() if column is Ticket.status), ticket.status)
+    if new_status != ticket.status:  # every status change passes here (API, replies, mail, SLA)
+        await TicketStatusChange.insert(TicketStatusChange(ticket=ticket.id, status=new_status, changed_at=now)).run()
     publish_on_commit(Event("ticket", "updated", ticket.id, version=new_version))
     return new_version
 

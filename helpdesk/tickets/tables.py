@@ -39,6 +39,14 @@ class TicketTag(Table, tablename="ticket_tag"):
     tag = Varchar(length=60)
 
 
+class TicketStatusChange(Table, tablename="ticket_status_change"):
+    """Each change of a ticket's status, written with the change (the SLA clocks' pause history)."""
+
+    ticket = ForeignKey(Ticket, on_delete=OnDelete.cascade)
+    status = Varchar(length=10)
+    changed_at = Timestamptz()
+
+
 class TicketParticipant(Table, tablename="ticket_participant"):
     """Addresses CC'd on the conversation besides the requester."""
 

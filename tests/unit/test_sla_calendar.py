@@ -22,6 +22,8 @@ from helpdesk.sla.calendar import (
     add_business_time_excluding,
     business_time_between,
     business_time_between_excluding,
+    first_windows,
+    measure,
     public_holidays,
     windows,
 )
@@ -583,3 +585,34 @@ def test_paused_clocks_match_the_oracle(
         minutes = data.draw(st.integers(1, len(open_minutes)), label="minutes")
         due = add_business_time_excluding(calendar, start, minutes * MINUTE, paused)
         assert due == open_minutes[minutes - 1] + MINUTE
+
+
+@PROPERTY_SETTINGS
+@given(calendars_and_starts(), st.data())
+def test_measure_is_the_single_functions_in_one_pass(
+    calendar_and_start: tuple[BusinessCalendar, datetime], data: st.DataObject
+) -> None:
+    calendar, start = calendar_and_start
+    if not calendar.has_open_hours():
+        return
+    paused = data.draw(pauses_after(start), label="paused")
+    end = start + data.draw(st.integers(0, ORACLE_HORIZON_MINUTES), label="minutes until end") * MINUTE
+    durations = [n * MINUTE for n in data.draw(st.lists(st.integers(0, 3 * 24 * 60), max_size=3), label="durations")]
+
+    elapsed, reached = measure(calendar, start, end, durations, paused)
+
+    assert elapsed == business_time_between_excluding(calendar, start, end, paused)
+    assert reached == [add_business_time_excluding(calendar, start, d, paused) for d in durations]
+    limit = data.draw(st.integers(1, 5), label="limit")
+    assert first_windows(calendar, start, end, limit) == list(windows(calendar, start, end))[:limit]
+
+
+def test_answers_stay_exact_when_far_apart_questions_rebuild_the_cached_timeline() -> None:
+    office = BusinessCalendar.weekly_hours(BERLIN, OFFICE_HOURS, holidays=[date(2024, 12, 25)])
+    questions = [utc("2024-12-20 15:00"), utc("2033-03-25 10:00"), utc("2024-12-20 15:00"), utc("2019-10-25 16:00")]
+    answers = [add_business_time(office, start, 16 * HOUR) for start in questions]
+    # Friday 16:00 in Berlin + 16 business hours: 1 on Friday, 7 on Monday, 7 on Tuesday, the 25th is
+    # a holiday, the last hour on Thursday morning.
+    assert answers[0] == answers[2] == datetime(2024, 12, 26, 10, tzinfo=ZoneInfo(BERLIN))
+    for start, answer in zip(questions, answers):
+        assert business_time_between(office, start, answer) == 16 * HOUR

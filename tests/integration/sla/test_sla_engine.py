@@ -190,3 +190,133 @@ async def test_report_counts_compliance_and_percentiles(client: AsyncClient, off
     assert row["measured"] >= 2 and row["met"] >= 1
     assert (await client.get("/api/reports/sla", headers=agents.agent.headers, params={
         "start": MONDAY.isoformat(), "end": MONDAY.isoformat()})).status_code == 403
+
+
+async def _escalate_on_breach(policy_id: int, actions: list[dict]) -> None:
+    import msgspec
+
+    from helpdesk.sla.schemas import PolicyUpdate
+
+    await sla.update_policy(SYSTEM, policy_id, msgspec.convert(
+        {"escalations": [{"level": "breach", "actions": actions}]}, PolicyUpdate), now=FRIDAY_1630)
+
+
+async def test_a_breach_reassigns_to_a_team_and_an_agent_once(office, agents: RoleAgents) -> None:
+    team, _, policy = office
+    escalation_team = await auth.create_team(SYSTEM, TeamCreate(name="Escalations", lead_id=agents.lead.id),
+                                             now=FRIDAY_1630)
+    await _escalate_on_breach(policy.id, [{"type": "reassign", "team_id": escalation_team.id,
+                                           "agent_id": agents.lead.id}])
+    ticket_id = await mail_in(FRIDAY_1630, team_id=team.id)
+    clock = FrozenClock(MONDAY.replace(hour=9, minute=29))
+    runner = SlaRunner(clock)
+    await runner.tick()
+    before = await tickets.get_ticket(ticket_id)
+    assert before.team_id == team.id and before.assignee_id is None
+
+    clock.set(MONDAY.replace(hour=9, minute=30))  # the first response is due now
+    await asyncio.gather(runner.tick(), SlaRunner(clock).tick())
+    after = await tickets.get_ticket(ticket_id)
+    assert (after.team_id, after.assignee_id) == (escalation_team.id, agents.lead.id)
+    assert after.version == before.version + 1  # reassigned exactly once
+    # Someone takes it back; the breach already fired, so later ticks leave the assignment alone.
+    from helpdesk.tickets.schemas import TicketUpdate
+
+    await tickets.update_ticket(agents.lead.actor, ticket_id, TicketUpdate(version=after.version, team_id=team.id),
+                                now=clock.now())
+    clock.set(MONDAY.replace(hour=10))
+    await runner.tick()
+    assert (await tickets.get_ticket(ticket_id)).team_id == team.id
+    assert [row["level"] for row in await SlaEscalation.select(SlaEscalation.level).run()] == ["breach"]
+
+
+async def test_a_breach_can_reassign_to_a_team_only(office, agents: RoleAgents) -> None:
+    team, _, policy = office
+    await _escalate_on_breach(policy.id, [{"type": "reassign", "team_id": team.id}])
+    ticket_id = await mail_in(FRIDAY_1630)
+    ticket = await tickets.get_ticket(ticket_id)
+    await tickets.update_ticket(agents.agent.actor, ticket_id, _assign(ticket.version, team.id), now=FRIDAY_1630)
+    from helpdesk.tickets.schemas import TicketUpdate
+
+    ticket = await tickets.get_ticket(ticket_id)
+    await tickets.update_ticket(agents.agent.actor, ticket_id,
+                                TicketUpdate(version=ticket.version, assignee_id=agents.agent.id), now=FRIDAY_1630)
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=9, minute=30))).tick()
+    after = await tickets.get_ticket(ticket_id)
+    assert (after.team_id, after.assignee_id) == (team.id, agents.agent.id)  # the assignee stays
+    assert await SlaEscalation.count().where(SlaEscalation.level == "breach").run() == 1
+
+
+async def test_status_changes_by_replies_and_mail_pause_and_resume_the_clock(office, agents: RoleAgents) -> None:
+    """Status changes made by an agent's reply or a customer's mail count, not only explicit updates."""
+    from helpdesk.tickets.schemas import TicketUpdate
+
+    ticket_id = await mail_in(MONDAY.replace(hour=9))
+    await tickets.add_message(agents.agent.actor, ticket_id, MessageCreate(kind="reply", text="Which model?"),
+                              now=MONDAY.replace(hour=9, minute=30))  # new → open
+    ticket = await tickets.get_ticket(ticket_id)
+    await tickets.update_ticket(agents.agent.actor, ticket_id, TicketUpdate(version=ticket.version, status="pending"),
+                                now=MONDAY.replace(hour=10))
+    reply = EmailMessage()
+    reply["From"] = "Ann Lee <ann@acme.example>"
+    reply["To"] = "support@helpdesk.example"
+    reply["Subject"] = f"Re: [#{ticket.number}] Printer broken"
+    reply["Message-ID"] = make_msgid(domain="acme.example")
+    reply.set_content("The LaserJet 4.")
+    received = parse_received(reply.as_bytes())
+    [stored] = await store_received(IMPORT_SOURCE, [received], now=MONDAY.replace(hour=14))
+    await ingest_stored(stored.inbound_id, received, now=MONDAY.replace(hour=14))  # pending → open
+    assert (await tickets.get_ticket(ticket_id)).status == "open"
+
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=15))).tick()
+    [resolution] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "resolution"]
+    # 9-10 counted, 10-14 pending, 14-15 counted again (lunch inside the pause).
+    assert resolution.state == "running" and resolution.elapsed_minutes == 120
+    assert [(status, at.hour) for at, status in (await sla.snapshot(ticket_id)).status_changes] == [
+        ("open", 8), ("pending", 9), ("open", 13)]  # in UTC: Berlin is UTC+1 in November
+
+
+async def test_a_recompute_rewrites_only_clocks_that_changed(office, agents: RoleAgents) -> None:
+    from helpdesk.sla.tables import SlaClock
+
+    running = await mail_in(MONDAY.replace(hour=9))
+    answered = await mail_in(MONDAY.replace(hour=9))
+    await tickets.add_message(agents.agent.actor, answered, MessageCreate(kind="reply", text="Done"),
+                              now=MONDAY.replace(hour=9, minute=10))
+    await deliver_due(now=MONDAY.replace(hour=9, minute=10))
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=10))).tick()
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=11))).tick()  # a fresh runner recomputes every open ticket
+
+    def computed(ticket_id: int, target: str) -> list:
+        return [row["computed_at"] for row in rows if row["ticket"] == ticket_id and row["target"] == target]
+
+    rows = await SlaClock.select(SlaClock.ticket, SlaClock.target, SlaClock.computed_at).run()
+    assert computed(answered, "first_response") == [MONDAY.replace(hour=10)]  # met at 9:10, unchanged since
+    assert computed(running, "first_response") == [MONDAY.replace(hour=11)]  # its elapsed time grew
+    assert computed(answered, "resolution") == [MONDAY.replace(hour=11)]
+
+
+async def test_an_incremental_tick_announces_tickets_whose_clocks_changed(office, agents: RoleAgents) -> None:
+    from helpdesk import events
+    from helpdesk.tickets.schemas import TicketUpdate
+
+    ticket_id = await mail_in(MONDAY.replace(hour=9))
+    clock = FrozenClock(MONDAY.replace(hour=9, minute=5))
+    runner = SlaRunner(clock)
+    heard: list[events.Event] = []
+
+    async def hear(event: events.Event) -> None:
+        heard.append(event)
+
+    unsubscribe = events.get_bus().subscribe(hear)
+    try:
+        await runner.tick()  # the start-up recompute stays quiet
+        assert [e for e in heard if e.type == "sla"] == []
+        ticket = await tickets.get_ticket(ticket_id)
+        await tickets.update_ticket(agents.agent.actor, ticket_id, TicketUpdate(version=ticket.version,
+                                                                                status="pending"), now=clock.now())
+        clock.set(MONDAY.replace(hour=9, minute=10))
+        await runner.tick()
+    finally:
+        unsubscribe()
+    assert [(e.op, e.id) for e in heard if e.type == "sla"] == [("recomputed", ticket_id)]

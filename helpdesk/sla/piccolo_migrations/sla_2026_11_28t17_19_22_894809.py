@@ -1,0 +1,37 @@
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-11-28T17:19:22:894809"
+VERSION = "1.38.0"
+DESCRIPTION = "sla clock fingerprint"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="sla", description=DESCRIPTION
+    )
+
+    manager.add_column(
+        table_class_name="SlaClock",
+        tablename="sla_clock",
+        column_name="fingerprint",
+        db_column_name="fingerprint",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 32,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
