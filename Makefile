@@ -11,10 +11,10 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 FRONTEND := frontend
 FRONTEND_DEPS := $(FRONTEND)/node_modules/.package-lock.json
 FRONTEND_BUILT := helpdesk/static/index.html
-FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f 2>/dev/null) \
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/public -type f -not -name '*.test.ts' 2>/dev/null) \
 	$(addprefix $(FRONTEND)/,index.html vite.config.ts tsconfig.json package.json)
 
-.PHONY: run test test-unit test-sqlite test-postgres corpus system-deps lint clean frontend frontend-check
+.PHONY: run test test-unit test-frontend test-sqlite test-postgres corpus system-deps lint clean frontend frontend-check
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,14 @@ run: $(INSTALLED) frontend
 system-deps:
 	scripts/install-system-deps.sh
 
-test: $(INSTALLED) system-deps test-unit test-sqlite test-postgres corpus
+test: $(INSTALLED) system-deps test-unit test-frontend test-sqlite test-postgres corpus
 
 test-unit: $(INSTALLED)
 	$(PYTEST) tests/unit -q
+
+# The agent app's pure logic (frontend/src/*.test.ts), with vitest in Node: no browser, no server.
+test-frontend: $(FRONTEND_DEPS)
+	cd $(FRONTEND) && npm test --silent
 
 # tests/e2e drives the built agent app in Chromium, so these build it first.
 test-sqlite: $(INSTALLED) frontend

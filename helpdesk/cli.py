@@ -54,8 +54,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         cmd_demo(args)
     print(f"helpdesk serving on http://{settings.http.host}:{settings.http.port}", flush=True)
+    # No permessage-deflate on /ws: live messages are a few hundred bytes, and each socket's zlib
+    # state costs about 45 KiB of memory and a compression per socket for every event fanned out.
     uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port,
-                log_level=settings.log_level.lower(), proxy_headers=False)
+                log_level=settings.log_level.lower(), proxy_headers=False, ws_per_message_deflate=False)
     return 0
 
 

@@ -6,6 +6,15 @@
 // replays what we missed or answers `resync`, and then every view refetches. When /ws is missing
 // or down, views still load over REST and the socket is retried with backoff.
 import { reactive, readonly } from "vue";
+import {
+  CLOSE_BAD_REQUEST,
+  CLOSE_HEARTBEAT_MISSED,
+  CLOSE_NOT_AUTHENTICATED,
+  DEFAULT_HEARTBEAT_SECONDS,
+  StreamPosition,
+  retryDelaySeconds,
+  watchdogMs,
+} from "./liveStream";
 
 export interface LiveEvent {
   type: string; // "ticket", "message", "activity", "presence", ...
@@ -30,6 +39,7 @@ type ServerMessage =
   | { type: "resync"; epoch: string; seq: number }
   | { type: "ping" }
   | { type: "presence"; ticket_id: number; agents: PresenceEntry[] }
+  | { type: "presence_board"; tickets: { ticket_id: number; agents: PresenceEntry[] }[] }
   | { type: "error"; detail: string };
 
 export interface LiveListener {
@@ -38,12 +48,36 @@ export interface LiveListener {
   onResync(): void;
 }
 
-// Close codes from helpdesk/live/protocol.py.
-const CLOSE_BAD_REQUEST = 4400;
-const CLOSE_NOT_AUTHENTICATED = 4401;
+/** What the connection calls when its socket says something. */
+export interface SocketHandlers {
+  message(data: string): void;
+  closed(code: number): void;
+}
 
-const MAX_BACKOFF_SECONDS = 30;
-const DEFAULT_HEARTBEAT_SECONDS = 20;
+/** The little of a WebSocket the connection uses, so tests can hand it a fake. */
+export interface SocketLink {
+  readonly open: boolean;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** Opens /ws with the given resume query (`?epoch=…&since=…` or empty). */
+export type SocketFactory = (query: string, handlers: SocketHandlers) => SocketLink;
+
+/** The browser's WebSocket to /ws on the page's own host. */
+export const browserSocket: SocketFactory = (query, handlers) => {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/ws${query}`);
+  socket.onmessage = (message) => handlers.message(String(message.data));
+  socket.onclose = (close) => handlers.closed(close.code);
+  return {
+    get open() {
+      return socket.readyState === WebSocket.OPEN;
+    },
+    send: (text) => socket.send(text),
+    close: (code, reason) => socket.close(code, reason),
+  };
+};
 
 const state = reactive({
   status: "offline" as LiveStatus,
@@ -54,11 +88,10 @@ const state = reactive({
 /** What the views show: connection status and who is on which ticket. */
 export const liveState = readonly(state);
 
-class LiveConnection {
-  private socket: WebSocket | null = null;
+export class LiveConnection {
+  private socket: SocketLink | null = null;
   private running = false;
-  private epoch: string | null = null;
-  private lastSeq = 0;
+  private readonly position = new StreamPosition();
   private attempts = 0;
   private heartbeatSeconds = DEFAULT_HEARTBEAT_SECONDS;
   private retryTimer: number | undefined;
@@ -67,6 +100,11 @@ class LiveConnection {
   private readonly claims = new Map<number, PresenceState>(); // what this tab announces
   private welcomeWaiters: (() => void)[] = [];
   private sessionEnded: () => void = () => {};
+
+  constructor(
+    private readonly openSocket: SocketFactory = browserSocket,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Open the socket (idempotent). */
   start(): void {
@@ -78,13 +116,12 @@ class LiveConnection {
   /** Close for good (logout): forget the stream position and presence. */
   stop(): void {
     this.running = false;
-    window.clearTimeout(this.retryTimer);
-    window.clearTimeout(this.watchdogTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.watchdogTimer);
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, "logged out");
-    this.epoch = null;
-    this.lastSeq = 0;
+    this.position.forget();
     this.attempts = 0;
     this.claims.clear();
     state.presence = {};
@@ -108,9 +145,9 @@ class LiveConnection {
   whenConnected(timeoutMs: number): Promise<void> {
     if (state.status !== "connecting" || !this.running) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = window.setTimeout(resolve, timeoutMs);
+      const timer = setTimeout(resolve, timeoutMs);
       this.welcomeWaiters.push(() => {
-        window.clearTimeout(timer);
+        clearTimeout(timer);
         resolve();
       });
     });
@@ -129,25 +166,26 @@ class LiveConnection {
   }
 
   private connect(): void {
-    window.clearTimeout(this.retryTimer);
+    clearTimeout(this.retryTimer);
     state.status = "connecting";
     state.retryInSeconds = 0;
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const resume = this.epoch === null ? "" : `?epoch=${encodeURIComponent(this.epoch)}&since=${this.lastSeq}`;
-    const socket = new WebSocket(`${scheme}//${location.host}/ws${resume}`);
+    // Handlers check that their socket is still the current one: a replaced socket's late
+    // messages and close must not touch the new stream.
+    const socket: SocketLink = this.openSocket(this.position.resumeQuery(), {
+      message: (data) => {
+        if (this.socket !== socket) return;
+        this.armWatchdog();
+        try {
+          this.receive(JSON.parse(data) as ServerMessage);
+        } catch (error) {
+          console.warn("live: unreadable message", error);
+        }
+      },
+      closed: (code) => {
+        if (this.socket === socket) this.closed(code);
+      },
+    });
     this.socket = socket;
-    socket.onmessage = (message) => {
-      if (this.socket !== socket) return;
-      this.armWatchdog();
-      try {
-        this.receive(JSON.parse(String(message.data)) as ServerMessage);
-      } catch (error) {
-        console.warn("live: unreadable message", error);
-      }
-    };
-    socket.onclose = (close) => {
-      if (this.socket === socket) this.closed(close.code);
-    };
   }
 
   private receive(message: ServerMessage): void {
@@ -155,10 +193,7 @@ class LiveConnection {
       case "welcome": {
         // Same epoch: the server replays what we missed (or says resync). Another epoch, or a
         // first stream after loading over REST alone: nobody can tell what was missed.
-        const continues = this.epoch === message.epoch;
-        this.epoch = message.epoch;
-        // When continuing, the replay that follows carries numbers up to message.seq: keep ours.
-        if (!continues) this.lastSeq = message.seq;
+        const continues = this.position.welcome(message.epoch, message.seq);
         this.heartbeatSeconds = message.heartbeat_seconds || DEFAULT_HEARTBEAT_SECONDS;
         this.attempts = 0;
         state.status = "live";
@@ -168,9 +203,7 @@ class LiveConnection {
         return;
       }
       case "event": {
-        // Numbers only increase; gaps are events meant for others, so only order is checked.
-        if (message.seq <= this.lastSeq) return;
-        this.lastSeq = message.seq;
+        if (!this.position.accept(message.seq)) return; // a duplicate, or older than what we have
         const event = message.event;
         if (event.type === "presence") {
           state.presence[event.id] = (event.data.agents as PresenceEntry[] | undefined) ?? [];
@@ -179,8 +212,7 @@ class LiveConnection {
         return;
       }
       case "resync":
-        this.epoch = message.epoch;
-        this.lastSeq = message.seq;
+        this.position.resync(message.epoch, message.seq);
         this.resyncAll();
         return;
       case "ping":
@@ -189,6 +221,13 @@ class LiveConnection {
       case "presence":
         state.presence[message.ticket_id] = message.agents;
         return;
+      case "presence_board": {
+        // Sent on (re)connect: who is on which ticket right now, replacing whatever we had.
+        const board: Record<number, PresenceEntry[]> = {};
+        for (const entry of message.tickets) board[entry.ticket_id] = entry.agents;
+        state.presence = board;
+        return;
+      }
       case "error":
         console.warn("live:", message.detail);
         return;
@@ -201,7 +240,7 @@ class LiveConnection {
 
   private closed(code: number): void {
     this.socket = null;
-    window.clearTimeout(this.watchdogTimer);
+    clearTimeout(this.watchdogTimer);
     // Presence cannot be kept current without the socket.
     state.presence = {};
     if (!this.running) return;
@@ -212,27 +251,26 @@ class LiveConnection {
     }
     if (code === CLOSE_BAD_REQUEST) {
       // The server could not read our resume point: start a fresh stream next time.
-      this.epoch = null;
-      this.lastSeq = 0;
+      this.position.forget();
     }
-    // Backoff with jitter, so a restarted server is not hit by every tab at the same moment.
-    const ceiling = Math.min(MAX_BACKOFF_SECONDS, 2 ** this.attempts);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = retryDelaySeconds(this.attempts, this.random());
     this.attempts += 1;
     state.status = "offline";
     state.retryInSeconds = Math.ceil(delay);
-    this.retryTimer = window.setTimeout(() => this.connect(), delay * 1000);
+    this.retryTimer = setTimeout(() => this.connect(), delay * 1000);
     this.releaseWaiters();
   }
 
   private armWatchdog(): void {
-    // The server pings every heartbeat; silence for much longer means a dead connection.
-    window.clearTimeout(this.watchdogTimer);
-    this.watchdogTimer = window.setTimeout(() => this.socket?.close(4000, "heartbeat missed"), this.heartbeatSeconds * 2500);
+    clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = setTimeout(
+      () => this.socket?.close(CLOSE_HEARTBEAT_MISSED, "heartbeat missed"),
+      watchdogMs(this.heartbeatSeconds),
+    );
   }
 
   private send(message: Record<string, unknown>): void {
-    if (this.socket?.readyState === WebSocket.OPEN && state.status === "live") this.socket.send(JSON.stringify(message));
+    if (this.socket?.open && state.status === "live") this.socket.send(JSON.stringify(message));
   }
 
   private releaseWaiters(): void {
@@ -264,18 +302,26 @@ export interface FollowOptions<T> {
  * Socket first, buffer, fetch, then apply buffered events newer than what was fetched.
  * Returns the loaded state and the function that stops following.
  */
-export async function loadThenFollow<T>(options: FollowOptions<T>): Promise<{ loaded: T; stop: () => void }> {
-  live.start();
+export function loadThenFollow<T>(options: FollowOptions<T>): Promise<{ loaded: T; stop: () => void }> {
+  return followOn(live, options);
+}
+
+/** `loadThenFollow` on a given connection (tests use their own). */
+export async function followOn<T>(
+  connection: LiveConnection,
+  options: FollowOptions<T>,
+): Promise<{ loaded: T; stop: () => void }> {
+  connection.start();
   let loaded: T | undefined;
   let ready = false;
   let missed = false;
   const buffer: LiveEvent[] = [];
-  const stop = live.subscribe({
+  const stop = connection.subscribe({
     onEvent: (event) => (ready ? options.apply(event) : buffer.push(event)),
     onResync: () => (ready ? options.resync() : (missed = true)),
   });
   try {
-    await live.whenConnected(1500);
+    await connection.whenConnected(1500);
     missed = false; // a resync that came before the fetch started is covered by the fetch itself
     loaded = await options.load();
   } catch (error) {
@@ -295,7 +341,7 @@ export async function loadThenFollow<T>(options: FollowOptions<T>): Promise<{ lo
 export function debounce(task: () => void, ms: number): () => void {
   let timer: number | undefined;
   return () => {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(task, ms);
+    clearTimeout(timer);
+    timer = setTimeout(task, ms);
   };
 }

@@ -283,6 +283,7 @@ async def revoke_token(actor: Actor, token_id: int, *, now: datetime) -> TokenRe
         if row["revoked_at"] is None:
             await ApiToken.update({ApiToken.revoked_at: now}).where(ApiToken.id == token_id).run()
             await audit_service.record(actor, "token.revoked", "api_token", token_id, {"revoked_at": [None, now.isoformat()]}, at=now)
+            publish_on_commit(Event("api_token", "revoked", token_id))  # its live sockets close now
     return _token_read(await ApiToken.select().where(ApiToken.id == token_id).first().run())
 
 
@@ -318,7 +319,13 @@ async def login(email: str, password: str, *, now: datetime, ttl: timedelta) -> 
 
 async def logout(session_secret: str) -> None:
     async with unit_of_work():
-        await AgentSession.delete().where(AgentSession.token_hash == _digest(session_secret)).run()
+        session = await AgentSession.select(AgentSession.id).where(
+            AgentSession.token_hash == _digest(session_secret)).first().run()
+        if session is None:
+            return
+        await AgentSession.delete().where(AgentSession.id == session["id"]).run()
+        # Live sockets opened with this session close now rather than at their next periodic check.
+        publish_on_commit(Event("session", "ended", session["id"]))
 
 
 async def authenticate_session(session_secret: str, *, now: datetime) -> tuple[Actor, str] | None:

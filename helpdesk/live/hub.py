@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 # receive the resulting "presence" event with the full list of who is on the ticket.
 PRESENCE_SIGNAL = "presence_signal"
 
+# Credentials that just ended, and the Actor field naming them: sockets using one re-check at once
+# instead of at the next periodic check. Internal signals, not sent to browsers.
+CREDENTIAL_ENDED = {("session", "ended"): "session_id", ("api_token", "revoked"): "token_id"}
+
 
 @dataclass(frozen=True)
 class _Numbered:
@@ -106,7 +110,8 @@ class LiveHub:
     # ------------------------------------------------------------ sockets
 
     def connect(self, actor: Actor, resume: protocol.Resume | None) -> LiveClient:
-        """Register a socket: it gets a welcome, then what it missed (or a resync), then live events."""
+        """Register a socket: it gets a welcome, then what it missed (or a resync), then who is on which
+        ticket (when anyone is), then live events."""
         stream = self._stream
         client = LiveClient(f"{stream.epoch}:{next(self._connection_numbers)}", actor, self.config.client_backlog)
         client.offer(protocol.welcome(epoch=stream.epoch, seq=stream.head, agent_id=actor.agent_id,
@@ -119,6 +124,10 @@ class LiveHub:
             else:
                 for text in visible:
                     client.offer(text)
+        # After any replay, so older presence events replayed above cannot overwrite it.
+        board = self._board.everyone()
+        if board:
+            client.offer(protocol.presence_board(board))
         self._clients[client.key] = client
         return client
 
@@ -159,12 +168,19 @@ class LiveHub:
         if event.type == PRESENCE_SIGNAL:
             self._apply_presence(event)
             return
+        credential = CREDENTIAL_ENDED.get((event.type, event.op))
+        if credential is not None:
+            self._request_recheck(lambda actor: getattr(actor, credential) == event.id)
+            return
         if event.type == "agent":
             # A deactivated agent must lose its sockets now, not at the next periodic check.
-            for client in self._clients.values():
-                if client.actor.agent_id == event.id:
-                    client.recheck_requested.set()
+            self._request_recheck(lambda actor: actor.agent_id == event.id)
         self._deliver(event)
+
+    def _request_recheck(self, affected: Callable[[Actor], bool]) -> None:
+        for client in self._clients.values():
+            if affected(client.actor):
+                client.recheck_requested.set()
 
     def _deliver(self, event: Event) -> None:
         numbered = self._stream.append(lambda seq: _Numbered(event, protocol.event(seq, event)))

@@ -110,3 +110,26 @@ async def test_presence_of_a_vanished_instance_expires(bus) -> None:
         assert (await _queued(watcher))[-1]["event"]["data"]["agents"] == []
     finally:
         await hub.stop()
+
+
+async def test_a_connecting_socket_learns_who_is_on_which_ticket_at_once(bus, hub) -> None:
+    viewer = hub.connect(BOB, None)
+    await hub.set_presence(viewer, 7, "replying")
+    await hub.set_presence(viewer, 3, "viewing")
+    newcomer = hub.connect(ANN, None)
+    welcome, board = await _queued(newcomer)
+    assert welcome["type"] == "welcome"
+    assert board == {"type": "presence_board", "tickets": [
+        {"ticket_id": 3, "agents": [{"agent_id": 2, "state": "viewing"}]},
+        {"ticket_id": 7, "agents": [{"agent_id": 2, "state": "replying"}]},
+    ]}
+
+
+async def test_the_presence_board_follows_a_replay_so_the_replay_cannot_undo_it(bus, hub) -> None:
+    viewer = hub.connect(BOB, None)
+    await hub.set_presence(viewer, 5, "viewing")
+    await hub.set_presence(viewer, 5, "replying")
+    resumed = hub.connect(ANN, protocol.Resume(hub.epoch, 0))
+    messages = await _queued(resumed)
+    assert [m["type"] for m in messages] == ["welcome", "event", "event", "presence_board"]
+    assert messages[-1]["tickets"] == [{"ticket_id": 5, "agents": [{"agent_id": 2, "state": "replying"}]}]
