@@ -34,12 +34,15 @@ from helpdesk.customers.controllers import (
     CustomFieldController,
     PurchaseController,
 )
+from helpdesk.dashboard.controllers import DashboardController
 from helpdesk.exports.controllers import ExportController
 from helpdesk.inbox.controllers import InboundMailController, MailboxController
 from helpdesk.live import LiveConfig
 from helpdesk.live import running as running_live
 from helpdesk.live.controllers import live_socket
+from helpdesk.mailview.controllers import RemoteImagesController
 from helpdesk.overview.controllers import OverviewController
+from helpdesk.queues.controllers import SavedFilterController, SlaDueController
 from helpdesk.settings import Settings
 from helpdesk.sla.controllers import (
     SlaCalendarController,
@@ -146,6 +149,8 @@ def create_app(
             ActivityController, OverviewController, ExportController, AuditController,
             MailboxController, InboundMailController,
             SlaCalendarController, SlaPolicyController, TicketSlaController,
+            DashboardController,
+            SavedFilterController, SlaDueController, RemoteImagesController,
             _agent_app_router(),  # last: its catch-all path must not shadow anything above
         ],
         dependencies={

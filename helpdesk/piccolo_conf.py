@@ -22,5 +22,6 @@ APP_REGISTRY = AppRegistry(
         "helpdesk.activities.piccolo_app",
         "helpdesk.inbox.piccolo_app",
         "helpdesk.sla.piccolo_app",
+        "helpdesk.queues.piccolo_app",
     ]
 )

@@ -94,7 +94,8 @@ def _attribute_filter(allow_remote_images: bool):
             if lowered.startswith(("cid:", "data:image/")):
                 return value
             if _REMOTE_SRC.match(lowered):
-                return value if allow_remote_images else None
+                # Even when allowed, only https: plain http would leak to the whole network path.
+                return value if allow_remote_images and lowered.startswith("https://") else None
             return None
         if attribute == "href" and lowered.startswith("data:"):
             return None
@@ -123,7 +124,7 @@ _CLEANERS = {False: _cleaner(False), True: _cleaner(True)}
 
 
 def sanitize_html(html: str, *, allow_remote_images: bool = False) -> str:
-    """Return `html` with only safe markup left; remote images dropped unless allowed."""
+    """Return `html` with only safe markup left; remote images dropped unless allowed (https only)."""
     if not html:
         return ""
     return _CLEANERS[bool(allow_remote_images)].clean(html)

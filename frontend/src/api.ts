@@ -200,6 +200,12 @@ export interface LoginResponse {
   csrf_token: string;
 }
 
+/** GET /api/auth/session: csrf_token is null only for API tokens, which browsers do not use. */
+export interface SessionAnswer {
+  agent: Agent;
+  csrf_token: string | null;
+}
+
 export interface TicketFilters {
   status?: string;
   priority?: string;
@@ -210,6 +216,55 @@ export interface TicketFilters {
   sort?: "updated" | "created" | "priority";
   cursor?: string;
   limit?: number;
+}
+
+/** The filters an agent can save under a name (the list's own names; sort and paging are not saved). */
+export type SavedFilterFields = Pick<TicketFilters, "status" | "priority" | "assignee" | "team_id" | "tag" | "q">;
+
+export interface SavedFilter {
+  id: number;
+  name: string;
+  filters: SavedFilterFields;
+  created_at: string;
+  updated_at: string;
+}
+
+export type SlaLevel = "ok" | "warning" | "breached";
+
+/** The SLA clock a ticket runs against next (helpdesk/queues/schemas.py). */
+export interface SlaDue {
+  ticket_id: number;
+  target: string;
+  due_at: string;
+  warn_at: string | null;
+  level: SlaLevel;
+}
+
+export interface SlaDueAnswer {
+  now: string; // the server's time, to count down from
+  items: SlaDue[];
+}
+
+export interface BreachingQueue {
+  now: string;
+  count: number;
+  tickets: Ticket[];
+  due: SlaDue[];
+  next_entry_at: string | null; // when another ticket enters by time alone (no event announces that)
+}
+
+/** One SLA clock of a ticket (helpdesk/sla/schemas.py ClockRead). */
+export interface SlaClock {
+  target: string;
+  state: "running" | "paused" | "met" | "breached" | string;
+  policy_id: number | null;
+  policy: string | null;
+  started_at: string;
+  due_at: string | null;
+  warn_at: string | null;
+  stopped_at: string | null;
+  target_minutes: number;
+  elapsed_minutes: number;
 }
 
 /** Every 4xx body is {error, detail, field}; a stale version also names the current one. */
@@ -234,7 +289,7 @@ export class ApiError extends Error {
 }
 
 // The CSRF token lives only in this module's memory: the session cookie is HttpOnly, and
-// nothing secret is written to localStorage. A reload therefore asks for the password again.
+// nothing secret is written to localStorage. After a reload the app asks /api/auth/session for it.
 let csrfToken: string | null = null;
 let onUnauthenticated: () => void = () => {};
 
@@ -251,19 +306,25 @@ export function whenUnauthenticated(handler: () => void): void {
   onUnauthenticated = handler;
 }
 
-type Query = Record<string, string | number | undefined | null>;
+type QueryValue = string | number | undefined | null;
+type Query = Record<string, QueryValue | QueryValue[]>;
 
-function withQuery(path: string, query?: Query): string {
+// Answering 401 is how these say "not logged in"; it is no sign of a session that just ended.
+const LOGIN_PATHS = new Set(["/api/auth/login", "/api/auth/session"]);
+
+export function withQuery(path: string, query?: Query): string {
   if (!query) return path;
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item !== undefined && item !== null && item !== "") params.append(key, String(item));
+    }
   }
   const text = params.toString();
   return text ? `${path}?${text}` : path;
 }
 
-async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
@@ -280,7 +341,7 @@ async function request<T>(method: string, path: string, body?: unknown, query?: 
       response.status,
       payload && typeof payload === "object" ? (payload as ApiErrorBody) : { error: "http_error", detail: response.statusText, field: null },
     );
-    if (response.status === 401 && path !== "/api/auth/login") onUnauthenticated();
+    if (response.status === 401 && !LOGIN_PATHS.has(path)) onUnauthenticated();
     throw error;
   }
   return payload as T;
@@ -290,12 +351,25 @@ export const api = {
   login: (email: string, password: string) => request<LoginResponse>("POST", "/api/auth/login", { email, password }),
   logout: () => request<void>("POST", "/api/auth/logout"),
   me: () => request<Agent>("GET", "/api/auth/me"),
+  /** The agent and CSRF token of the session cookie this browser already holds (401: none). */
+  session: () => request<SessionAnswer>("GET", "/api/auth/session"),
 
   listAgents: () => request<Agent[]>("GET", "/api/agents"),
   listTeams: () => request<Team[]>("GET", "/api/teams"),
 
   listTickets: (filters: TicketFilters) => request<Page<Ticket>>("GET", "/api/tickets", undefined, { ...filters }),
+  countTickets: (filters: TicketFilters) =>
+    request<{ count: number }>("GET", "/api/tickets/count", undefined, { ...filters, sort: undefined, cursor: undefined, limit: undefined }),
   getTicket: (id: number) => request<TicketDetail>("GET", `/api/tickets/${id}`),
+  ticketSla: (id: number) => request<SlaClock[]>("GET", `/api/tickets/${id}/sla`),
+  slaDue: (ticketIds: number[]) => request<SlaDueAnswer>("GET", "/api/sla/due", undefined, { ticket_id: ticketIds }),
+  slaBreaching: (withinMinutes: number, limit: number) =>
+    request<BreachingQueue>("GET", "/api/sla/breaching", undefined, { within_minutes: withinMinutes, limit }),
+
+  listSavedFilters: () => request<SavedFilter[]>("GET", "/api/saved-filters"),
+  createSavedFilter: (name: string, filters: SavedFilterFields) =>
+    request<SavedFilter>("POST", "/api/saved-filters", { name, filters }),
+  deleteSavedFilter: (id: number) => request<void>("DELETE", `/api/saved-filters/${id}`),
   updateTicket: (id: number, change: TicketUpdate) => request<Ticket>("PATCH", `/api/tickets/${id}`, change),
   addMessage: (ticketId: number, message: MessageCreate) =>
     request<Message>("POST", `/api/tickets/${ticketId}/messages`, message),
@@ -304,6 +378,11 @@ export const api = {
   accountOverview: (accountId: number) => request<CustomerOverview>("GET", `/api/accounts/${accountId}/overview`),
   createActivity: (activity: ActivityCreate) => request<Activity>("POST", "/api/activities", activity),
 };
+
+/** A customer mail's HTML with remote https images kept: a sandboxed document with its own CSP. */
+export function remoteImagesUrl(messageId: number): string {
+  return `/api/messages/${messageId}/with-remote-images`;
+}
 
 /** Where an attachment downloads from (the server always answers it as a download). */
 export function attachmentUrl(id: number): string {

@@ -3,7 +3,8 @@ import App from "./App.vue";
 import { whenUnauthenticated } from "./api";
 import { live } from "./live";
 import { router } from "./router";
-import { forgetSession } from "./session";
+import { loadDirectory } from "./directory";
+import { forgetSession, resumeSession } from "./session";
 import "./styles.css";
 
 // The server ended the session (expiry, logout elsewhere, deactivation): back to the login.
@@ -17,4 +18,19 @@ function sessionEnded(): void {
 whenUnauthenticated(sessionEnded);
 live.whenSessionEnds(sessionEnded);
 
-createApp(App).use(router).mount("#app");
+// A reload keeps the login: the session cookie is still there, only the page's memory is new.
+// This runs before the router starts, so its guard already knows who is logged in.
+async function start(): Promise<void> {
+  try {
+    if (await resumeSession()) {
+      await loadDirectory();
+      live.start();
+    }
+  } catch (error) {
+    console.warn("could not resume the session; showing the login", error);
+    forgetSession();
+  }
+  createApp(App).use(router).mount("#app");
+}
+
+void start();

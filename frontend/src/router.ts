@@ -2,6 +2,7 @@
 // server-side fallback route and every page gets the same headers.
 import { createRouter, createWebHashHistory } from "vue-router";
 import { session } from "./session";
+import DashboardView from "./views/DashboardView.vue";
 import LoginView from "./views/LoginView.vue";
 import TicketListView from "./views/TicketListView.vue";
 import TicketView from "./views/TicketView.vue";
@@ -18,6 +19,7 @@ export const router = createRouter({
         { path: "", redirect: { name: "queue", params: { queue: "mine" } } },
         { path: "queues/:queue", name: "queue", component: TicketListView },
         { path: "search", name: "search", component: TicketListView },
+        { path: "dashboard", name: "dashboard", component: DashboardView },
         { path: "tickets/:id(\\d+)", name: "ticket", component: TicketView, props: (route) => ({ id: Number(route.params.id) }) },
       ],
     },
@@ -26,6 +28,8 @@ export const router = createRouter({
 });
 
 router.beforeEach((to) => {
+  // A reload on the login page with a live session (resumed at start-up) goes straight in.
+  if (to.name === "login" && session.agent) return { path: "/" };
   if (!to.meta.public && !session.agent) {
     return { name: "login", query: to.fullPath === "/" ? {} : { next: to.fullPath } };
   }

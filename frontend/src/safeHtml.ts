@@ -3,6 +3,9 @@
 // has an opaque origin (no allow-same-origin, so no cookies and no access to the app), and its
 // own CSP lets it load nothing but data: images. Inline cid: images are fetched by the app and
 // handed in as data: URLs, because the frame itself can make no authenticated request.
+// Remote images are shown only when the agent asks: the frame then loads a server document
+// (api.remoteImagesUrl) whose own CSP allows https images. A srcdoc frame could not do that
+// without widening the app's CSP, because srcdoc documents inherit the policy of the page.
 import type { Attachment, Message } from "./api";
 
 /** Links open in a new, unsandboxed tab; nothing else is allowed. */
@@ -58,6 +61,15 @@ export function buildFrameDocument(html: string, inlineImages: Map<string, strin
 
 export function contentIdKey(attachment: Attachment): string {
   return bareContentId(attachment.content_id ?? "");
+}
+
+/**
+ * Whether the server removed image sources from this HTML: the sanitiser keeps an <img> whose
+ * remote src it dropped, so an image without a source is one the "Show remote images" switch can bring back.
+ */
+export function hasRemovedImages(html: string): boolean {
+  const parsed = new DOMParser().parseFromString(html, "text/html");
+  return Array.from(parsed.querySelectorAll("img")).some((image) => !image.getAttribute("src"));
 }
 
 const REMOTE_CONTENT_HINT = /\[(?:image|cid):|\bhttps?:\/\/\S+\.(?:png|jpe?g|gif|webp|svg)\b/i;

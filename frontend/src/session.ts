@@ -1,16 +1,30 @@
-// Who is logged in. The agent and CSRF token exist only in memory for the life of the page.
+// Who is logged in. The agent and CSRF token live only in memory for the life of the page; a
+// reload gets them back from the session cookie through /api/auth/session.
 import { reactive, readonly } from "vue";
-import { api, setCsrfToken, type Agent } from "./api";
+import { ApiError, api, setCsrfToken, type Agent, type SessionAnswer } from "./api";
 
 const state = reactive<{ agent: Agent | null }>({ agent: null });
 
 export const session = readonly(state);
 
-export async function logIn(email: string, password: string): Promise<Agent> {
-  const answer = await api.login(email, password);
+function remember(answer: SessionAnswer): Agent {
   setCsrfToken(answer.csrf_token);
   state.agent = answer.agent;
   return answer.agent;
+}
+
+export async function logIn(email: string, password: string): Promise<Agent> {
+  return remember(await api.login(email, password));
+}
+
+/** At start-up: pick up the session this browser already has. Null when there is none (401). */
+export async function resumeSession(): Promise<Agent | null> {
+  try {
+    return remember(await api.session());
+  } catch (caught) {
+    if (caught instanceof ApiError && caught.status === 401) return null;
+    throw caught;
+  }
 }
 
 export async function logOut(): Promise<void> {

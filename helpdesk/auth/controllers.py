@@ -14,6 +14,7 @@ from helpdesk.auth.schemas import (
     AgentUpdate,
     LoginRequest,
     LoginResponse,
+    SessionRead,
     TeamCreate,
     TeamRead,
     TeamUpdate,
@@ -55,6 +56,21 @@ class AuthController(Controller):
         if request.auth and request.auth != "token":
             await service.logout(request.auth)
         return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
+
+    @get("/session", operation_id="current_session")
+    async def session(self, request: Request, actor: CurrentActor, now: Now) -> SessionRead:
+        """The calling agent and, for a browser session, the session's CSRF token.
+
+        The agent app keeps the token in memory only; after a reload it asks here instead of
+        for the password. Other sites cannot read the answer (no CORS), so the token stays secret.
+        """
+        csrf_token = None
+        if request.auth != "token":
+            found = await service.authenticate_session(request.auth, now=now)
+            if found is None:  # ended between the middleware's check and now
+                raise NotAuthenticated("the session has ended; log in again")
+            csrf_token = found[1]
+        return SessionRead(agent=await service.get_agent(actor.agent_id), csrf_token=csrf_token)
 
     @get("/me", operation_id="whoami")
     async def me(self, actor: CurrentActor) -> AgentRead:

@@ -33,6 +33,11 @@ class LoginResponse(msgspec.Struct, kw_only=True):
     csrf_token: str
 
 
+class SessionRead(msgspec.Struct, kw_only=True):
+    agent: AgentRead
+    csrf_token: str | None  # None for an API token: it needs no CSRF token
+
+
 class AgentCreate(Strict, kw_only=True):
     name: Name
     email: Email

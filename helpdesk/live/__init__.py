@@ -19,6 +19,8 @@ Server → client (JSON text frames)
         old, another epoch, or the server may have missed events); refetch, then continue.
     ``{"type":"presence","ticket_id":T,"agents":[…]}``: who was on a ticket when this socket
         said it is viewing or replying to it; changes follow as presence events.
+    ``{"type":"presence_board","tickets":[{"ticket_id":T,"agents":[…]}, …]}``: right after the
+        welcome (and any replay), who is on every ticket somebody is on; left out when nobody is.
     ``{"type":"ping"}`` every H seconds (answering ``pong`` is optional); ``{"type":"error","detail"}``.
 
 Client → server

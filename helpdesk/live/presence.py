@@ -45,6 +45,10 @@ class PresenceBoard:
                 states[mark.agent_id] = mark.state
         return [{"agent_id": agent_id, "state": states[agent_id]} for agent_id in sorted(states)]
 
+    def everyone(self) -> dict[int, list[dict[str, int | str]]]:
+        """Who is on every ticket somebody is on: what a newly connected socket starts from."""
+        return {ticket_id: self.on_ticket(ticket_id) for ticket_id in sorted(self._marks)}
+
     def expire(self, *, seen_before: float) -> list[int]:
         """Forget marks last announced before ``seen_before``; the tickets whose list changed."""
         changed = []

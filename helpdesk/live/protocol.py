@@ -46,6 +46,12 @@ def presence_snapshot(ticket_id: int, agents: list[dict[str, int | str]]) -> str
     return _encode({"type": "presence", "ticket_id": ticket_id, "agents": agents})
 
 
+def presence_board(board: dict[int, list[dict[str, int | str]]]) -> str:
+    """Who is on which ticket right now; sent on connect so a tab need not wait for the next change."""
+    return _encode({"type": "presence_board",
+                    "tickets": [{"ticket_id": ticket_id, "agents": agents} for ticket_id, agents in board.items()]})
+
+
 def error(detail: str) -> str:
     return _encode({"type": "error", "detail": detail})
 

@@ -12,6 +12,7 @@ from helpdesk.tickets.schemas import (
     MessageCreate,
     MessageRead,
     TicketAssign,
+    TicketCount,
     TicketCreate,
     TicketDetail,
     TicketRead,
@@ -51,6 +52,26 @@ class TicketController(Controller):
             account_id=account_id, contact_id=contact_id, tag=tag, text=q, sort=sort,
         )
         return await service.list_tickets(actor, query, cursor=cursor, limit=limit)
+
+    @get("/count", operation_id="count_tickets")
+    async def count_tickets(
+        self,
+        actor: CurrentActor,
+        status: FromQuery[str | None] = None,
+        priority: FromQuery[str | None] = None,
+        assignee: FromQuery[str | None] = None,
+        team_id: FromQuery[int | None] = None,
+        account_id: FromQuery[int | None] = None,
+        contact_id: FromQuery[int | None] = None,
+        tag: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+    ) -> TicketCount:
+        """The exact number of tickets ``GET /api/tickets`` lists for the same filters."""
+        query = service.TicketQuery(
+            statuses=_csv(status), priorities=_csv(priority), assignee=assignee, team_id=team_id,
+            account_id=account_id, contact_id=contact_id, tag=tag, text=q,
+        )
+        return TicketCount(count=await service.count_tickets(actor, query))
 
     @post("/", operation_id="create_ticket")
     async def create_ticket(self, data: JSONBody[TicketCreate], actor: CurrentActor, now: Now) -> TicketDetail:

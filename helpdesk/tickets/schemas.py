@@ -141,3 +141,7 @@ class BacklogRow(msgspec.Struct, kw_only=True):
     team_id: int | None
     status: str
     tickets: int
+
+
+class TicketCount(msgspec.Struct, kw_only=True):
+    count: int

@@ -94,6 +94,13 @@ def test_remote_images_can_be_allowed() -> None:
     assert 'src="https://cdn.example/logo.png"' in cleaned
 
 
+def test_allowed_remote_images_are_https_only() -> None:
+    cleaned = sanitize_html('<img src="http://cdn.example/a.png" alt="a"><img src="https://cdn.example/b.png">',
+                            allow_remote_images=True)
+    assert "http://cdn.example/a.png" not in cleaned
+    assert 'src="https://cdn.example/b.png"' in cleaned
+
+
 def test_cid_images_are_kept_for_the_ui_to_map() -> None:
     cleaned = sanitize_html('<img src="cid:logo@example.com" width="10">')
     assert 'src="cid:logo@example.com"' in cleaned

@@ -33,6 +33,9 @@ from helpdesk.inbox.ingest import (
     store_received,
 )
 from helpdesk.inbox.schemas import MailboxCreate
+from helpdesk.inbox.tables import InboundMail
+from helpdesk.queues import service as saved_filters
+from helpdesk.queues.schemas import SavedFilterCreate, TicketFilters
 from helpdesk.sla import service as sla
 from helpdesk.sla.schemas import CalendarCreate, PolicyCreate
 from helpdesk.tickets import service as tickets
@@ -54,6 +57,7 @@ class Route:
 
 ROUTES = [
     Route("GET", "/api/auth/me", "agent"),
+    Route("GET", "/api/auth/session", "agent"),
     Route("POST", "/api/auth/logout", "agent"),
     Route("GET", "/api/agents", "agent"),
     Route("GET", "/api/agents/{agent}", "agent"),
@@ -131,7 +135,23 @@ ROUTES = [
     Route("PATCH", "/api/sla/policies/{policy}", "admin", {"position": 5}),
     Route("DELETE", "/api/sla/policies/{policy}", "admin"),
     Route("GET", "/api/tickets/{ticket}/sla", "agent"),
+    Route("GET", "/api/tickets/count?status=new", "agent"),
+    Route("GET", "/api/saved-filters", "agent"),
+    Route("POST", "/api/saved-filters", "agent", {"name": "Urgent", "filters": {"priority": "urgent"}}),
+    Route("GET", "/api/saved-filters/{saved}", "agent"),
+    Route("PATCH", "/api/saved-filters/{saved}", "agent", {"name": "Renamed"}),
+    Route("DELETE", "/api/saved-filters/{saved}", "agent"),
+    Route("GET", "/api/sla/due?ticket_id={ticket}", "agent"),
+    Route("GET", "/api/sla/breaching", "agent"),
+    Route("GET", "/api/messages/{message}/with-remote-images", "agent"),
     Route("GET", "/api/reports/sla?start=2026-01-01T00:00:00Z&end=2027-01-01T00:00:00Z", "lead"),
+    Route("GET", "/api/dashboard/summary", "lead"),
+    Route("GET", "/api/dashboard/breakdown?by=team", "lead"),
+    Route("GET", "/api/dashboard/breakdown.csv?by=agent", "lead"),
+    Route("GET", "/api/dashboard/series?days=7", "lead"),
+    Route("GET", "/api/dashboard/series.csv?days=7", "lead"),
+    Route("GET", "/api/dashboard/tickets?state=breached", "lead"),
+    Route("GET", "/api/dashboard/tickets.csv?state=at_risk", "lead"),
 ]
 
 
@@ -164,6 +184,11 @@ async def _seed(now: datetime) -> dict[str, int]:
         "0": [("09:00", "17:00")]}), now=now)
     policy = await sla.create_policy(SYSTEM, PolicyCreate(name="Default", calendar_id=calendar.id,
                                                           targets={"normal": {"first_response": 60}}), now=now)
+    html_mail = parse_received(b"From: Ann <ann@acme.example>\r\nSubject: Logo\r\nMessage-ID: <logo@acme.example>\r\n"
+                               b"Content-Type: text/html\r\n\r\n<p>Logo: <img src=\"https://cdn.example/l.png\"></p>")
+    [mailed] = await store_received(IMPORT_SOURCE, [html_mail], now=now)
+    await ingest_stored(mailed.inbound_id, html_mail, now=now)
+    mailed_message = await InboundMail.select(InboundMail.message).where(InboundMail.id == mailed.inbound_id).first().run()
     failed = parse_received(b"Subject: poison\r\n\r\nbody")
     [stored] = await store_received(IMPORT_SOURCE, [failed], now=now)
     await ingest_stored(stored.inbound_id, Received(raw=failed.raw, parse_error="parse failed: test"), now=now)
@@ -172,6 +197,7 @@ async def _seed(now: datetime) -> dict[str, int]:
         "purchase": purchase.id, "field": field.id, "activity": activity.id, "ticket": ticket.id,
         "ticket_version": current.version, "attachment": message.attachments[0].id, "mailbox": mailbox.id,
         "inbound": stored.inbound_id, "calendar": calendar.id, "policy": policy.id,
+        "message": mailed_message["message"],
     }
 
 
@@ -197,6 +223,11 @@ def _route_id(route: Route) -> str:
 @pytest.mark.parametrize("route", ROUTES, ids=_route_id)
 async def test_route_is_guarded_by_role(client: AsyncClient, agents: RoleAgents, clock, route: Route, role: str) -> None:
     ids = await _seed(clock.now())
+    # Saved filters are private to their agent (others get 404): each role calls on its own.
+    owner = agents.agent if role == "anonymous" else agents.by_role(role)
+    saved = await saved_filters.create_saved_filter(owner.actor, SavedFilterCreate(
+        name="Mine", filters=TicketFilters(assignee="me")), now=clock.now())
+    ids["saved"] = saved.id
     headers = {} if role == "anonymous" else agents.by_role(role).headers
     response = await client.request(
         route.method, route.path.format(**ids), json=_fill(route.body, ids), headers=headers
@@ -226,7 +257,8 @@ def _template(path: str) -> str:
     names = {"agent": "agent_id", "team": "team_id", "token": "token_id", "account": "account_id",
              "contact": "contact_id", "purchase": "purchase_id", "field": "field_id", "activity": "activity_id",
              "ticket": "ticket_id", "attachment": "attachment_id", "mailbox": "mailbox_id",
-             "inbound": "inbound_id", "calendar": "calendar_id", "policy": "policy_id"}
+             "inbound": "inbound_id", "calendar": "calendar_id", "policy": "policy_id", "saved": "filter_id",
+             "message": "message_id"}
     for short, full in names.items():
         path = path.replace("{" + short + "}", "{" + full + ":int}")
     path = path.split("?")[0]
