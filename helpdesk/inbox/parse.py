@@ -758,8 +758,11 @@ def synthetic_message_id(raw: bytes) -> str:
     return f"sha256-{hashlib.sha256(raw).hexdigest()}@{SYNTHETIC_ID_DOMAIN}"
 
 
-def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedMail:
-    """Parse one RFC 5322 message; never raises on malformed mail (see `defects`)."""
+def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, allow_remote_images: bool = False) -> ParsedMail:
+    """Parse one RFC 5322 message; never raises on malformed mail (see `defects`).
+
+    Remote images are dropped from the HTML unless ``allow_remote_images`` (an agent asked to see them).
+    """
     defects = _Defects()
     too_large = len(raw) > max_bytes
     if too_large:
@@ -785,7 +788,7 @@ def parse_message(raw: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedMa
     text = "\n".join(body.texts) if len(body.texts) != 1 else body.texts[0]
     if not text.strip() and raw_html:
         text = html_to_text(raw_html) or text
-    html = sanitize_html(raw_html) if body.htmls else None
+    html = sanitize_html(raw_html, allow_remote_images=allow_remote_images) if body.htmls else None
 
     from_address = senders[0].address if senders else None
     auto_generated = classify(

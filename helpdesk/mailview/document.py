@@ -1,12 +1,9 @@
-"""The remote-images view of a mail (pure): its HTML part, and the document the frame shows."""
+"""The remote-images view of a mail (pure): the document the frame shows."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import html
 import re
-from email.message import EmailMessage
 
 # What the document may do: show its markup and images (data: and https:), nothing else. The
 # sandbox directive makes it an opaque origin with no script even when opened outside the app.
@@ -26,22 +23,6 @@ _STYLE = """
 """
 # Sanitised output quotes every attribute with double quotes, so a cid: source reads exactly like this.
 _CID_SOURCE = re.compile(r'src="cid:([^"]*)"', re.I)
-
-
-def html_part(raw: bytes) -> str | None:
-    """The mail's HTML body as text, or None when it has none."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    if not isinstance(message, EmailMessage):
-        return None
-    body = message.get_body(preferencelist=("html",))
-    if body is None:
-        return None
-    try:
-        return body.get_content()
-    except (LookupError, ValueError):
-        # An unknown or lying charset: show what can be read rather than nothing.
-        payload = body.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else str(payload)
 
 
 def bare_content_id(value: str) -> str:

@@ -7,8 +7,8 @@ import re
 
 from helpdesk.errors import NotFound
 from helpdesk.inbox.tables import InboundMail
-from helpdesk.mailview.document import bare_content_id, frame_document, html_part, with_inline_images
-from helpdesk.sanitize import sanitize_html
+from helpdesk.inbox.parse import parse_message
+from helpdesk.mailview.document import bare_content_id, frame_document, with_inline_images
 from helpdesk.tickets.tables import Attachment, Blob, Message
 
 # Raster types only, as in the app: an SVG could carry script into any context that runs it.
@@ -37,8 +37,7 @@ async def remote_images_document(message_id: int) -> str:
     if stored is None:
         raise NotFound(f"message {message_id} did not arrive by mail, so there is no original to show",
                        field="message_id")
-    original = html_part(bytes(stored["raw"]))
-    if original is None:
+    parsed = parse_message(bytes(stored["raw"]), allow_remote_images=True)
+    if parsed.html is None:
         raise NotFound(f"message {message_id} has no HTML part", field="message_id")
-    safe = sanitize_html(original, allow_remote_images=True)
-    return frame_document(with_inline_images(safe, await _inline_images(message_id)))
+    return frame_document(with_inline_images(parsed.html, await _inline_images(message_id)))

@@ -720,3 +720,14 @@ def test_parsed_to_json_shape() -> None:
 def test_parsed_to_json_without_sender_or_date() -> None:
     result = parsed_to_json(parse_message(mail("Subject: x")))
     assert result["from"] is None and result["date"] is None and result["file"] is None
+
+
+def test_remote_images_are_kept_only_when_asked_for() -> None:
+    mail = EmailMessage()
+    mail["From"] = "ann@acme.example"
+    mail["Subject"] = "Logo"
+    mail.set_content("see the logo")
+    mail.add_alternative('<p>logo <img src="https://cdn.acme.example/logo.png" alt="logo"></p>', subtype="html")
+    assert "cdn.acme.example" not in (parse_message(mail.as_bytes()).html or "")
+    assert 'src="https://cdn.acme.example/logo.png"' in (
+        parse_message(mail.as_bytes(), allow_remote_images=True).html or "")
