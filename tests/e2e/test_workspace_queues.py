@@ -58,7 +58,8 @@ async def test_queues_show_exact_counts_breaching_soon_and_saved_filters(
     await urgent_ticket(clock, desk, "Checkout down")
     await SlaRunner(clock).tick()
 
-    for queue, count in {**desk.counts, "open": "4", "breaching": "2"}.items():
+    # The two new tickets are unassigned and open: they join Unassigned and All open.
+    for queue, count in {**desk.counts, "unassigned": "3", "open": "4", "breaching": "2"}.items():
         await expect(page.locator(f"[data-testid=count-{queue}]")).to_have_text(count)
 
     await page.click("[data-queue=breaching]")
