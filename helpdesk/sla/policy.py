@@ -4,6 +4,8 @@ Targets:
 * first_response — from the ticket's creation to the first agent reply that was delivered;
 * next_response — from the first customer mail after our latest delivered reply to our next one;
 * resolution — from creation until the ticket is solved (solved/closed time does not count).
+Solving a ticket also stops its response clocks (as the big helpdesks do): a ticket closed
+without a reply (spam, a duplicate, a "thanks!") is measured up to the solve, not left running.
 Each target's time runs in the policy's business calendar and stands still while the ticket is
 in one of the policy's pause statuses.
 """
@@ -116,14 +118,22 @@ def status_intervals(ticket: TicketSnapshot, statuses: frozenset[str], *, until:
 
 def _target_span(target: str, ticket: TicketSnapshot, now: datetime) -> tuple[datetime, datetime | None] | None:
     """(start, stop or None while running) for a target, or None when it does not apply now."""
+    done = _done_at(ticket) if ticket.status in DONE_STATUSES else None
     if target == "first_response":
-        return ticket.created_at, min(ticket.replies_delivered, default=None)
+        return ticket.created_at, _earliest(min(ticket.replies_delivered, default=None), done)
     if target == "resolution":
-        return ticket.created_at, _done_at(ticket) if ticket.status in DONE_STATUSES else None
+        return ticket.created_at, done
     last_reply = max(ticket.replies_delivered, default=None)
     waiting = [moment for moment in ticket.customer_messages if last_reply and moment > last_reply]
     # Only while the customer waits on us after we answered once (before that, first_response runs).
-    return (min(waiting), None) if waiting else None
+    if not waiting:
+        return None
+    start = min(waiting)
+    return start, max(done, start) if done else None
+
+
+def _earliest(*moments: datetime | None) -> datetime | None:
+    return min((moment for moment in moments if moment is not None), default=None)
 
 
 def _done_at(ticket: TicketSnapshot) -> datetime:
