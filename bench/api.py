@@ -323,25 +323,33 @@ def start_server(database: BenchDatabase, fixes: list[str]) -> tuple[subprocess.
     process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(port)],
                                env={**database.server_env(), "HELPDESK_BENCH_FIXES": ",".join(fixes)}, cwd=str(ROOT), stdout=sys.stderr, stderr=sys.stderr)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    wait_until_serving(process, base)
+    return process, base
+
+
+def wait_until_serving(process: subprocess.Popen, base: str, *, timeout_s: float = 120) -> None:
+    """Until the server process answers /healthz; it is stopped if it does not in time."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/healthz", timeout=1, trust_env=False).status_code == 200:
                 log(f"server up on {base} (pid {process.pid})")
-                return process, base
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("the server did not answer /healthz within 120 s")
+    stop_server(process)
+    raise RuntimeError(f"the server did not answer /healthz within {timeout_s:.0f} s")
 
 
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
-        process.wait(timeout=20)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

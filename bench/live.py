@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.api import BenchDatabase, free_port, loadavg, log  # noqa: E402
+from bench.api import BenchDatabase, free_port, loadavg, log, stop_server, wait_until_serving  # noqa: E402
 
 EMAIL = "bench-live@helpdesk.example"
 PASSWORD = "bench-live-password"
@@ -82,33 +82,11 @@ def prepare(env: dict[str, str]) -> None:
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    import httpx
-
     port = free_port()
     process = helpdesk("serve", env={**env, "HELPDESK_PORT": str(port)}, stdout=sys.stderr, stderr=sys.stderr)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"helpdesk serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1, trust_env=False).status_code == 200:
-                log(f"helpdesk serve up on {base} (pid {process.pid})")
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("helpdesk serve did not answer /healthz within 120 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    wait_until_serving(process, base)
+    return process, base
 
 
 def rss_kib(pid: int) -> int:

@@ -16,11 +16,9 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -30,16 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.api import free_port, stop_server, wait_until_serving  # noqa: E402
 from helpdesk.demo import DEMO_ADMIN_EMAIL  # noqa: E402
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 900}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve_demo(data_dir: Path, password: str) -> tuple[subprocess.Popen, str]:
@@ -50,18 +43,8 @@ def serve_demo(data_dir: Path, password: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "helpdesk", "serve", "--demo"], env=env, cwd=str(ROOT),
                                stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"helpdesk serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1, trust_env=False).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("helpdesk serve did not answer /healthz within 120 s")
+    wait_until_serving(process, base)
+    return process, base
 
 
 def pick_ticket(base: str, password: str) -> int:
@@ -124,8 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             ticket_id = pick_ticket(base, password)
             asyncio.run(shoot(base, password, ticket_id, args.out))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop_server(server)
     print(f"saved {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out} (ticket {ticket_id})")
     return 0
 
