@@ -39,6 +39,10 @@ HOSTILE_HTML = f"""
 <script>alert('script'); top.pwned = 1</script>
 <p><img src="cid:{INLINE_IMAGE_CID}" alt="screenshot"></p>
 <img src="https://tracker.example/pixel.gif">
+<svg xmlns="http://www.w3.org/2000/svg" onload="alert('svg onload'); top.pwned = 1"><script>alert('svg script'); top.pwned = 1</script></svg>
+<a href="javascript:alert('link'); top.pwned = 1">a javascript link</a>
+<div style="background-image: url('https://evil.example/style-bg.png')">styled</div>
+<style>@import url("https://evil.example/import.css"); body {{ background: url("https://evil.example/body.png"); }}</style>
 """
 HOSTILE_TEXT = "The printer is on fire.\n[image: logo] https://tracker.example/logo.png\n"
 # Stored as it is, bypassing the sanitiser: only the sandboxed frame stands between it and the app.
@@ -47,7 +51,12 @@ UNSANITISED_HTML = (
     "<img src=x onerror=\"alert('raw img'); top.pwned = 1\">"
     "<script>alert('raw script'); top.pwned = 1</script>"
     "<a href=\"javascript:alert('raw link')\">a javascript link</a>"
+    "<svg onload=\"alert('raw svg'); top.pwned = 1\"><script>alert('raw svg script'); top.pwned = 1</script></svg>"
+    "<style>@import url('https://evil.example/raw.css'); div { background: url('https://evil.example/raw-bg.png') }</style>"
+    "<div style=\"background-image: url('https://evil.example/raw-inline.png')\">styled</div>"
 )
+# Every remote fetch the attacks above try goes to this host; the browser must never ask it.
+EVIL_HOST = "evil.example"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from helpdesk.app import CONTENT_SECURITY_POLICY
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import TicketUpdate
 from tests.e2e.browser import PageWatch
-from tests.e2e.desk import Desk, deliver, plain_mail
+from tests.e2e.desk import EVIL_HOST, Desk, deliver, plain_mail
 from tests.support.clock import ShiftableClock
 
 
@@ -122,6 +122,14 @@ async def test_customer_html_renders_in_a_sandbox_without_running_script(
     agent_page: Page, desk: Desk, watch: PageWatch
 ) -> None:
     page = agent_page
+    # The attacks' remote URLs all point at EVIL_HOST: each attempt must be stopped by the CSP
+    # inside the browser (failure "csp"), never sent (the host does not resolve, so a sent request
+    # would fail with a network error instead).
+    evil_requests: list[str] = []
+    stopped_by_csp: list[str] = []
+    page.on("request", lambda request: evil_requests.append(request.url) if EVIL_HOST in request.url else None)
+    page.on("requestfailed", lambda request: stopped_by_csp.append(request.url)
+            if EVIL_HOST in request.url and request.failure == "csp" else None)
     await open_ticket(page, desk.fire.id)
     frames = page.locator("[data-testid=message-frame]")
     await expect(frames).to_have_count(2)  # the sanitised mail and the unsanitised copy
@@ -142,6 +150,7 @@ async def test_customer_html_renders_in_a_sandbox_without_running_script(
     await page.wait_for_timeout(500)  # give any script that could run the time to run
 
     assert watch.dialogs == []
+    assert sorted(evil_requests) == sorted(stopped_by_csp)  # no style, import or background image went out
     assert await page.evaluate("() => window.pwned") is None
     assert "pwned" not in await page.title()
 
