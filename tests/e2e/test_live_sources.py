@@ -81,3 +81,16 @@ async def test_changes_made_while_the_socket_was_down_arrive_after_it_reconnects
     await expect(list_rows(page).filter(has_text="Created while the tab was offline")).to_have_count(1)
     await expect(list_rows(page).filter(has_text=fire.subject)).to_contain_text("Urgent")
     await expect(page.locator("[data-testid=count-open]")).to_have_text("3")
+
+
+async def test_a_reply_in_one_tab_updates_a_colleagues_list(agent_page: Page, colleague_page: Page, desk: Desk) -> None:
+    await colleague_page.click("[data-queue=open]")
+    row = list_rows(colleague_page).filter(has_text=desk.fire.subject)
+    await expect(row).to_contain_text("New")
+
+    await agent_page.goto(f"/#/tickets/{desk.fire.id}")
+    await agent_page.fill("textarea[name=body]", "We are on our way.")
+    await agent_page.click("button:has-text('Send reply')")
+    # A first reply opens a new ticket; the colleague's list shows it without a reload.
+    await expect(row).to_contain_text("Open")
+    await expect(row).not_to_contain_text("New")
