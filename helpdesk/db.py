@@ -239,6 +239,17 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
     await transaction.connection.executemany(sql, rows)
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether a database error is a unique key refusing a second row (either engine's driver).
+
+    Services check names and keys first for a clear message; this is what a race past that check
+    ends in, and the API answers it as a conflict, not a server error.
+    """
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(exc)
+    return getattr(exc, "sqlstate", None) == "23505"  # asyncpg's UniqueViolationError
+
+
 def keyset_condition(columns: list[Column], key: list[Any], *, descending: bool) -> Combinable:
     """Rows strictly after ``key`` in the order of ``columns`` (the last one unique, e.g. id).
 

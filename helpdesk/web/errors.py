@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from helpdesk.db import is_unique_violation
 from helpdesk.errors import (
     Conflict,
     HelpdeskError,
@@ -88,6 +89,10 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
 
 
 def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    if is_unique_violation(exc):
+        logger.info("unique key conflict on %s %s: %s", request.method, request.url.path, exc)
+        return _json(409, {"error": "conflict", "detail": "a concurrent change got there first; reload and try again",
+                           "field": None})
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, {"error": "internal", "detail": "internal server error", "field": None})
 

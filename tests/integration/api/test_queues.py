@@ -199,3 +199,17 @@ async def test_due_and_breaching_refuse_bad_input(client: AsyncClient, agents: R
     assert window.status_code == 422 and window.json()["field"] == "within_minutes"
     limit = await client.get("/api/sla/breaching", params={"limit": 0}, headers=headers)
     assert limit.status_code == 422 and limit.json()["field"] == "limit"
+
+
+async def test_two_racing_saves_of_one_name_give_one_filter_and_one_conflict(
+    client: AsyncClient, agents: RoleAgents
+) -> None:
+    import asyncio
+
+    body = {"name": "Urgent ones", "filters": {"priority": "urgent"}}
+    responses = await asyncio.gather(*(
+        client.post("/api/saved-filters", json=body, headers=agents.agent.headers) for _ in range(2)))
+    assert sorted(response.status_code for response in responses) == [201, 409]
+    assert all(response.json()["error"] == "conflict" for response in responses if response.status_code == 409)
+    listed = (await client.get("/api/saved-filters", headers=agents.agent.headers)).json()
+    assert [saved["name"] for saved in listed] == ["Urgent ones"]
