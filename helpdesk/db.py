@@ -15,6 +15,8 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +28,7 @@ from piccolo.columns.combination import Combinable
 from piccolo.conf.apps import Finder
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.query import Select
 
@@ -120,15 +122,20 @@ async def stop(engine: Engine) -> None:
 
 
 def ddl_migration(
-    migration_id: str, app_name: str, description: str, statements: list[str]
+    migration_id: str, app_name: str, description: str, statements: list[str], *, postgres_only: bool = False
 ) -> Callable[[], Awaitable[MigrationManager]]:
-    """A migration's ``forwards`` that runs plain DDL (indexes Piccolo's columns cannot declare)."""
+    """A migration's ``forwards`` that runs plain DDL (indexes Piccolo's columns cannot declare).
+
+    ``postgres_only``: storage tuning SQLite has no equivalent for; a no-op there.
+    """
 
     async def forwards() -> MigrationManager:
         manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
 
         async def run_statements() -> None:
             engine = engine_finder()  # also right when Piccolo's own CLI runs the migration
+            if postgres_only and not isinstance(engine, PostgresEngine):
+                return
             for statement in statements:
                 await engine.run_ddl(statement)
 
@@ -150,6 +157,26 @@ async def migrate() -> None:
         raise ConfigurationError(f"migrations failed: {result.message}")
 
 
+@dataclass
+class _TransactionState:
+    """What this process remembers about the open transaction, dropped with it."""
+
+    cache: dict[Any, Any] = field(default_factory=dict)
+    # PostgreSQL: a savepoint whose block succeeded but which is not released yet; the next
+    # SAVEPOINT releases it in the same message (one round trip, not two). COMMIT releases it too.
+    unreleased_savepoint: str | None = None
+
+
+_transaction_state: ContextVar[_TransactionState | None] = ContextVar("helpdesk_transaction_state", default=None)
+
+
+def transaction_cache() -> dict[Any, Any] | None:
+    """A dict that lives as long as the open unit of work (None outside one), for reads that
+    cannot change within it, such as definitions an action consults once per row."""
+    state = _transaction_state.get()
+    return state.cache if state is not None else None
+
+
 @asynccontextmanager
 async def unit_of_work() -> AsyncIterator[None]:
     """One business action: one transaction, then its events once it has committed.
@@ -162,6 +189,7 @@ async def unit_of_work() -> AsyncIterator[None]:
         yield
         return
     pending, token = events.begin_collecting()
+    state_token = _transaction_state.set(_TransactionState())
     try:
         if isinstance(engine, SQLiteEngine):
             # IMMEDIATE takes the write lock up front, so two writers queue instead of
@@ -172,6 +200,7 @@ async def unit_of_work() -> AsyncIterator[None]:
         async with transaction:
             yield
     finally:
+        _transaction_state.reset(state_token)
         events.stop_collecting(token)
     if pending:
         await events.get_bus().publish(pending)
@@ -187,6 +216,11 @@ async def savepoint() -> AsyncIterator[None]:
     transaction = current_engine().current_transaction.get()
     if transaction is None:
         raise ConfigurationError("savepoint() needs an open unit of work")
+    state = _transaction_state.get()
+    if isinstance(transaction, PostgresTransaction) and state is not None:
+        async with _postgres_savepoint(transaction, state):
+            yield
+        return
     point = await transaction.savepoint()
     mark = events.collected_count()
     try:
@@ -197,6 +231,27 @@ async def savepoint() -> AsyncIterator[None]:
         events.discard_collected_since(mark)
         raise
     await point.release()
+
+
+@asynccontextmanager
+async def _postgres_savepoint(transaction: PostgresTransaction, state: _TransactionState) -> AsyncIterator[None]:
+    """``savepoint`` on PostgreSQL in one round trip where Piccolo's takes two: a block that
+    succeeds leaves its savepoint to be released by the next SAVEPOINT (or the commit)."""
+    name = f"savepoint_{transaction.get_savepoint_id()}"
+    previous, state.unreleased_savepoint = state.unreleased_savepoint, None
+    opening = f"RELEASE SAVEPOINT {previous}; SAVEPOINT {name}" if previous else f"SAVEPOINT {name}"
+    await transaction.connection.execute(opening)  # no arguments: one simple-query message
+    mark = events.collected_count()
+    try:
+        yield
+    except Exception:
+        # Rolling back to this savepoint also discards any left unreleased inside the block.
+        state.unreleased_savepoint = None
+        await transaction.connection.execute(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}")
+        events.discard_collected_since(mark)
+        raise
+    # Releasing this one later also releases any left unreleased inside the block.
+    state.unreleased_savepoint = name
 
 
 @asynccontextmanager

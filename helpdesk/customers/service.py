@@ -39,7 +39,7 @@ from helpdesk.customers.tables import (
     CustomFieldDefinition,
     Purchase,
 )
-from helpdesk.db import keyset_page, unit_of_work
+from helpdesk.db import keyset_page, transaction_cache, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.pagination import Page
@@ -103,10 +103,30 @@ async def get_custom_field(field_id: int) -> CustomFieldRead:
 
 
 async def definitions_for(object_type: str) -> list[FieldDefinition]:
-    return [
+    """The definitions for ``object_type``, read once per unit of work (an intake batch creates
+    many contacts in one)."""
+    cache = transaction_cache()
+    key = (_DEFINITIONS_CACHE_KEY, object_type)
+    if cache is not None and key in cache:
+        return list(cache[key])
+    definitions = [
         FieldDefinition(key=d.key, field_type=d.field_type, required=d.required, choices=tuple(d.choices))
         for d in await list_custom_fields(object_type)
     ]
+    if cache is not None:
+        cache[key] = tuple(definitions)
+    return definitions
+
+
+_DEFINITIONS_CACHE_KEY = "custom_field_definitions"
+
+
+def _forget_cached_definitions() -> None:
+    """After a definition changed inside a unit of work, its later reads must see the change."""
+    cache = transaction_cache()
+    if cache is not None:
+        for key in [key for key in cache if isinstance(key, tuple) and key[0] == _DEFINITIONS_CACHE_KEY]:
+            del cache[key]
 
 
 async def check_custom_values(
@@ -131,6 +151,7 @@ async def create_custom_field(actor: Actor, data: CustomFieldCreate, *, now: dat
                 choices=data.choices, required=data.required, created_at=now,
             )
         ).run()
+        _forget_cached_definitions()
         await audit_service.record(actor, "custom_field.created", "custom_field", row["id"],
                                    changes_between({}, msgspec.structs.asdict(data)), at=now)
     return await get_custom_field(row["id"])
@@ -147,6 +168,7 @@ async def update_custom_field(actor: Actor, field_id: int, data: CustomFieldUpda
             await CustomFieldDefinition.update(
                 {getattr(CustomFieldDefinition, name): value for name, value in fields.items()}
             ).where(CustomFieldDefinition.id == field_id).run()
+            _forget_cached_definitions()
         await audit_service.record(actor, "custom_field.updated", "custom_field", field_id,
                                    changes_between(msgspec.structs.asdict(before), fields), at=now)
     return await get_custom_field(field_id)
@@ -158,6 +180,7 @@ async def delete_custom_field(actor: Actor, field_id: int, *, now: datetime) -> 
     async with unit_of_work():
         before = await get_custom_field(field_id)
         await CustomFieldDefinition.delete().where(CustomFieldDefinition.id == field_id).run()
+        _forget_cached_definitions()
         await audit_service.record(actor, "custom_field.deleted", "custom_field", field_id,
                                    {"key": [before.key, None]}, at=now)
 
@@ -346,7 +369,8 @@ async def check_contact_exists(contact_id: int | None, *, field: str = "contact_
         raise ValidationFailed(f"contact {contact_id} does not exist", field=field)
 
 
-async def _set_emails(contact_id: int, emails: list[str]) -> list[str]:
+async def _set_emails(contact_id: int, emails: list[str], *, new_contact: bool = False) -> list[str]:
+    """Replace the contact's addresses; ``new_contact``: inserted a moment ago, so it has none yet."""
     cleaned = list(dict.fromkeys(normalise_address(e) for e in emails))
     owners = await ContactEmail.select(ContactEmail.address, ContactEmail.contact).where(
         ContactEmail.address.is_in(cleaned)
@@ -354,7 +378,8 @@ async def _set_emails(contact_id: int, emails: list[str]) -> list[str]:
     for owner in owners:
         if owner["contact"] != contact_id:
             raise Conflict(f"{owner['address']} already belongs to contact {owner['contact']}", field="emails")
-    await ContactEmail.delete().where(ContactEmail.contact == contact_id).run()
+    if not new_contact:
+        await ContactEmail.delete().where(ContactEmail.contact == contact_id).run()
     await ContactEmail.insert(
         *[ContactEmail(contact=contact_id, address=address, position=i) for i, address in enumerate(cleaned)]
     ).run()
@@ -373,11 +398,14 @@ async def create_contact(actor: Actor, data: ContactCreate, *, now: datetime) ->
 async def do_create_contact(
     actor: Actor, *, name: str, emails: list[str], now: datetime, phone: str = "", account_id: int | None = None,
     role: str = "user", custom_fields: dict[str, Any] | None = None, enforce_required: bool = True,
+    pending_audit: list[Any] | None = None,
 ) -> int:
     """Insert a contact inside the caller's unit of work; returns its id.
 
     Contacts created implicitly (a new mail sender, a requester named on a ticket) pass
-    ``enforce_required=False``: required custom fields are for agents to fill in later.
+    ``enforce_required=False``: required custom fields are for agents to fill in later. With
+    ``pending_audit`` the audit entry is appended there for the caller to write with the others
+    of its transaction (``audit.service.record_all``), not written now.
     """
     await check_account_exists(account_id)
     custom = await check_custom_values("contact", custom_fields or {}, enforce_required=enforce_required)
@@ -385,9 +413,13 @@ async def do_create_contact(
         Contact(name=name.strip(), phone=phone, account=account_id, role=role, custom_fields=custom,
                 created_at=now, updated_at=now)
     ).run()
-    cleaned = await _set_emails(row["id"], emails)
+    cleaned = await _set_emails(row["id"], emails, new_contact=True)
     changes = changes_between({}, {"name": name.strip(), "emails": cleaned, "account_id": account_id, "role": role})
-    await audit_service.record(actor, "contact.created", "contact", row["id"], changes, at=now)
+    created = audit_service.entry(actor, "contact.created", "contact", row["id"], changes, at=now)
+    if pending_audit is not None:
+        pending_audit.append(created)
+    else:
+        await audit_service.record_all([created])
     publish_on_commit(Event("contact", "created", row["id"]))
     return row["id"]
 

@@ -157,7 +157,8 @@ class IngestBatch:
     # no check and no lock.
     just_stored: frozenset[int] = field(default_factory=frozenset)
     processed: int = 0  # counted on the mailbox once, before the commit
-    audit: list[Any] = field(default_factory=list)  # "mail.ingested" rows, written in one statement before the commit
+    # Audit rows ("contact.created", "ticket.created", "mail.ingested"), written in one statement before the commit.
+    audit: list[Any] = field(default_factory=list)
 
 
 async def store_and_ingest(
@@ -231,6 +232,7 @@ class TicketOpened:
     parsed: ParsedMail
     our_addresses: frozenset[str]
     now: datetime
+    acknowledge: bool = True  # False when the mailbox's rules already say it sends no acknowledgements
 
 
 TicketOpenedHook = Callable[[TicketOpened], Awaitable[object]]
@@ -252,18 +254,20 @@ class MailboxRules:
     our_addresses: frozenset[str]
     default_team_id: int | None = None
     default_priority: str = "normal"
+    # False: the mailbox sends no acknowledgements, and the outbox need not read it to find out.
+    acknowledge: bool = True
 
 
 async def rules_for(mailbox_id: int | None) -> MailboxRules:
-    mailboxes = await Mailbox.select(Mailbox.id, Mailbox.addresses, Mailbox.default_team, Mailbox.default_priority).output(
-        load_json=True
-    ).run()
+    mailboxes = await Mailbox.select(
+        Mailbox.id, Mailbox.addresses, Mailbox.default_team, Mailbox.default_priority, Mailbox.ack_enabled
+    ).output(load_json=True).run()
     ours = frozenset(address.lower() for mailbox in mailboxes for address in mailbox["addresses"])
     own = next((m for m in mailboxes if m["id"] == mailbox_id), None)
     if own is None:
         return MailboxRules(mailbox_id=None, our_addresses=ours)
     return MailboxRules(mailbox_id=mailbox_id, our_addresses=ours, default_team_id=own["default_team"],
-                        default_priority=own["default_priority"])
+                        default_priority=own["default_priority"], acknowledge=bool(own["ack_enabled"]))
 
 
 async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: MailboxRules | None = None,
@@ -298,7 +302,8 @@ async def ingest(inbound_id: int, parsed: ParsedMail, *, now: datetime, rules: M
                           server_action=rules.mailbox_id is not None, batch=batch)
             logger.info("inbound mail %s ignored: %s", inbound_id, decision.reason)
             return "ignored"
-        ticket_id, message_id = await _add_to_ticket(decision, parsed, rules, now=now)
+        ticket_id, message_id = await _add_to_ticket(decision, parsed, rules, now=now,
+                                                     pending_audit=batch.audit if batch is not None else None)
         await _finish(inbound_id, "processed", now=now, reason=decision.reason, ticket_id=ticket_id,
                       message_id=message_id, server_action=rules.mailbox_id is not None, batch=batch)
         if batch is not None:
@@ -382,8 +387,8 @@ async def _known_contacts(parsed: ParsedMail) -> dict[str, dict[str, Any]]:
     return contacts
 
 
-async def _sender_contact(parsed: ParsedMail, contacts: dict[str, dict[str, Any]], now: datetime
-                          ) -> tuple[int | None, int | None]:
+async def _sender_contact(parsed: ParsedMail, contacts: dict[str, dict[str, Any]], now: datetime,
+                          pending_audit: list[Any] | None) -> tuple[int | None, int | None]:
     """The sender's contact (created with the display name if new, and added to ``contacts``) and its account."""
     if parsed.from_ is None or not parsed.from_.address:
         return None, None
@@ -395,20 +400,22 @@ async def _sender_contact(parsed: ParsedMail, contacts: dict[str, dict[str, Any]
     name = parsed.from_.name or parsed.from_.address.split("@")[0]
     contact_id = await customers.do_create_contact(
         SYSTEM, name=name[:200], emails=[parsed.from_.address], account_id=account_id, now=now,
-        enforce_required=False,
+        enforce_required=False, pending_audit=pending_audit,
     )
     contacts[address] = {"id": contact_id, "account": account_id}
     return contact_id, account_id
 
 
 async def _add_to_ticket(decision: JoinTicket | NewTicket, parsed: ParsedMail, rules: MailboxRules, *,
-                         now: datetime) -> tuple[int, int]:
+                         now: datetime, pending_audit: list[Any] | None) -> tuple[int, int]:
+    """``pending_audit``: the batch's audit rows, written together before its commit (None: write now)."""
     contacts = await _known_contacts(parsed)
-    contact_id, account_id = await _sender_contact(parsed, contacts, now)
+    contact_id, account_id = await _sender_contact(parsed, contacts, now, pending_audit)
     if isinstance(decision, NewTicket):
         ticket_id = await tickets.do_insert_ticket(
             SYSTEM, subject=parsed.subject or "(no subject)", requester_id=contact_id, account_id=account_id,
             priority=rules.default_priority, channel="email", team_id=rules.default_team_id, now=now,
+            pending_audit=pending_audit,
         )
         if decision.linked_ticket_id is not None:
             await _note_link(decision, ticket_id, now=now)
@@ -431,7 +438,7 @@ async def _add_to_ticket(decision: JoinTicket | NewTicket, parsed: ParsedMail, r
     )
     if isinstance(decision, NewTicket):
         opened = TicketOpened(ticket_id=ticket_id, mailbox_id=rules.mailbox_id, parsed=parsed,
-                              our_addresses=rules.our_addresses, now=now)
+                              our_addresses=rules.our_addresses, now=now, acknowledge=rules.acknowledge)
         for hook in _ticket_opened_hooks:
             await hook(opened)
     return ticket_id, message_id

@@ -14,8 +14,10 @@ import codecs
 import email
 import email.errors
 import email.header
+import email.headerregistry
 import email.policy
 import email.utils
+import functools
 import hashlib
 import io
 import mimetypes
@@ -35,7 +37,42 @@ from helpdesk.sanitize import html_to_text, sanitize_html
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SYNTHETIC_ID_DOMAIN = "synthetic.helpdesk.invalid"
 
-_POLICY = email.policy.default
+
+
+class _MemoisingHeaderRegistry(email.headerregistry.HeaderRegistry):
+    """policy.default's header factory, remembering recent results.
+
+    `Message.get()` under policy.default parses the header again on every call, and the
+    parser and `get_content_type` ask for Content-Type several times per part. Header
+    objects are immutable str subclasses, so the same (name, value) can share one. The
+    stdlib also builds a new header class on every call; one per class is enough.
+    """
+
+    _CACHED_VALUE_LIMIT = 4096  # long values are rare; keeping them would hold a lot of memory
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[type, type] = {}
+        self._cached_call = functools.lru_cache(maxsize=512)(self._create)
+
+    def __getitem__(self, name: str) -> type:
+        specialised = self.registry.get(name.lower(), self.default_class)
+        combined = self._classes.get(specialised)
+        if combined is None:
+            combined = self._classes[specialised] = super().__getitem__(name)
+        return combined
+
+    def __call__(self, name: str, value: str):
+        if len(value) > self._CACHED_VALUE_LIMIT or type(value) is not str:
+            return self._create(name, value)
+        return self._cached_call(name, value)
+
+    def _create(self, name: str, value: str):
+        return self[name](name, value)
+
+
+# policy.default semantics, with a header factory that does not re-parse the same header.
+_POLICY = email.policy.default.clone(header_factory=_MemoisingHeaderRegistry())
 # Serialise embedded messages as they arrived: no refolding, 8-bit kept.
 _VERBATIM_POLICY = email.policy.default.clone(refold_source="none", cte_type="8bit", max_line_length=0)
 _MAX_DEPTH = 40

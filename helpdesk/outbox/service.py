@@ -50,7 +50,7 @@ async def queue_acknowledgement(opened: TicketOpened, *, first_response_due: dat
 
     Returns the queued message id, or None when RFC 3834's rules or the mailbox say no.
     """
-    if opened.mailbox_id is None:
+    if opened.mailbox_id is None or not opened.acknowledge:
         return None
     mailbox = await Mailbox.select().where(Mailbox.id == opened.mailbox_id).first().run()
     if mailbox is None or not mailbox["ack_enabled"] or not mailbox["from_address"]:

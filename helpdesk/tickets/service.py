@@ -338,9 +338,13 @@ async def create_ticket(actor: Actor, data: TicketCreate, *, now: datetime) -> T
 async def do_insert_ticket(
     actor: Actor, *, subject: str, requester_id: int | None, account_id: int | None, priority: str, channel: str,
     now: datetime, team_id: int | None = None, assignee_id: int | None = None,
-    custom_fields: dict[str, Any] | None = None,
+    custom_fields: dict[str, Any] | None = None, pending_audit: list[Any] | None = None,
 ) -> int:
-    """Insert a ticket inside the caller's unit of work, with its audit entry and event."""
+    """Insert a ticket inside the caller's unit of work, with its audit entry and event.
+
+    With ``pending_audit`` the entry is appended there for the caller to write with the others
+    of its transaction (``audit.service.record_all``), not written now.
+    """
     [row] = await Ticket.insert(
         Ticket(
             subject=subject.strip()[:500], status="new", priority=priority, priority_rank=PRIORITY_RANK[priority],
@@ -353,7 +357,11 @@ async def do_insert_ticket(
         {}, {"subject": subject, "priority": priority, "channel": channel, "requester_id": requester_id,
              "assignee_id": assignee_id, "team_id": team_id}
     )
-    await audit_service.record(actor, "ticket.created", "ticket", ticket_id, changes, at=now)
+    created = audit_service.entry(actor, "ticket.created", "ticket", ticket_id, changes, at=now)
+    if pending_audit is not None:
+        pending_audit.append(created)
+    else:
+        await audit_service.record_all([created])
     publish_on_commit(Event("ticket", "created", ticket_id, version=1))
     return ticket_id
 
