@@ -7,11 +7,14 @@ process can be started on SQLite or PostgreSQL without import-time environment r
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import io
+import itertools
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.apps.migrations.tables import Migration
@@ -275,7 +279,8 @@ async def reading() -> AsyncIterator[None]:
 
 
 async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Inside a unit of work: run one statement (``{}`` placeholders, as in ``Table.raw``) once per row.
+    """Inside a unit of work: run one statement once per row. Placeholders are ``{}`` as in
+    ``Table.raw``, or ``{1}``, ``{2}``… for a statement that uses a value more than once.
 
     The drivers' own executemany: thousands of rows cost about what one statement does,
     where Piccolo's query builder spends milliseconds binding each thousand parameters.
@@ -286,12 +291,57 @@ async def execute_many(sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise ConfigurationError("execute_many() needs an open unit of work")
     if not rows:
         return
-    if isinstance(engine, PostgresEngine):
-        parts = sql.split("{}")
-        sql = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-    else:
-        sql = sql.replace("{}", "?")
-    await transaction.connection.executemany(sql, rows)
+    await transaction.connection.executemany(numbered_placeholders(sql), rows)
+
+
+async def fetch_rows(sql: str, *args: Any) -> Sequence[Sequence[Any]]:
+    """Rows as the driver gives them (tuples, records), for reads of many thousands of rows where
+    building a dict per row would dominate. Placeholders as in :func:`execute_many`. Inside a
+    transaction it reads on that one; outside, in a read transaction of its own."""
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None and isinstance(engine, SQLiteEngine):
+        # A connection of its own without Piccolo's type converters: they call Python for every
+        # INTEGER and TIMESTAMPTZ value, which costs more than the query. Values stay as stored.
+        async with aiosqlite.connect(engine.path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
+            return await connection.execute_fetchall(numbered_placeholders(sql), args)
+    if transaction is None:
+        async with reading():
+            return await fetch_rows(sql, *args)
+    if isinstance(transaction, PostgresTransaction):
+        return await transaction.connection.fetch(numbered_placeholders(sql), *args)
+    cursor = await transaction.connection.execute(numbered_placeholders(sql), args)
+    cursor.row_factory = None  # plain tuples, not Piccolo's dicts
+    try:
+        return await cursor.fetchall()
+    finally:
+        await cursor.close()
+
+
+async def copy_records(table: str, columns: Sequence[str], records: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL, inside a unit of work: rows into a table through COPY (binary), several times
+    faster than INSERT for tens of thousands of rows."""
+    transaction = current_engine().current_transaction.get()
+    if not isinstance(transaction, PostgresTransaction):
+        raise ConfigurationError("copy_records() needs a unit of work on PostgreSQL")
+    await transaction.connection.copy_records_to_table(table, records=records, columns=list(columns))
+
+
+async def read_concurrently(*reads: Callable[[], Awaitable[Any]]) -> list[Any]:
+    """Independent reads at once, each on a connection of its own (both engines then use both
+    cores: SQLite's driver releases the interpreter while it steps); inside a transaction one
+    after another, on its connection. Reads outside a transaction do not share one snapshot:
+    for callers that recompute from them and redo anything changed since (the SLA runner)."""
+    if current_engine().transaction_exists():
+        return [await read() for read in reads]
+    return list(await asyncio.gather(*(read() for read in reads)))
+
+
+def numbered_placeholders(sql: str) -> str:
+    """``{}`` / ``{n}`` placeholders as the current driver numbers them (``$n`` or ``?n``)."""
+    marker = "$" if isinstance(current_engine(), PostgresEngine) else "?"
+    counter = itertools.count(1)
+    return re.sub(r"\{(\d*)\}", lambda found: f"{marker}{found.group(1) or next(counter)}", sql)
 
 
 def is_unique_violation(exc: BaseException) -> bool:

@@ -43,8 +43,10 @@ __all__ = [
     "business_time_between",
     "business_time_between_excluding",
     "first_windows",
+    "Timeline",
     "measure",
     "public_holidays",
+    "timeline",
     "windows",
 ]
 
@@ -263,7 +265,7 @@ _GUESS_MARGIN: Final = timedelta(days=14)
 _TIMELINES_KEPT: Final = 64
 
 
-class _Timeline:
+class Timeline:
     """Merged open windows over ``[lo, hi)`` (UTC) with running totals of business time."""
 
     __slots__ = ("lo", "hi", "opens", "closes", "before", "through")
@@ -332,10 +334,16 @@ class _Timeline:
 
 # Keyed by identity (hashing a calendar walks its holidays): the calendar is kept with its
 # timeline, so the id cannot be reused while the entry lives.
-_timelines: dict[int, tuple[BusinessCalendar, _Timeline]] = {}
+_timelines: dict[int, tuple[BusinessCalendar, Timeline]] = {}
 
 
-def _timeline(cal: BusinessCalendar, start: datetime, end: datetime) -> _Timeline | None:
+def timeline(cal: BusinessCalendar, start: datetime, end: datetime) -> Timeline | None:
+    """The calendar's timeline covering ``[start, end]`` (for arithmetic on many clocks at once),
+    or None when that is out of ``datetime``'s reach."""
+    return _timeline(cal, _utc(start, "start"), _utc(end, "end"))
+
+
+def _timeline(cal: BusinessCalendar, start: datetime, end: datetime) -> Timeline | None:
     """A timeline of ``cal`` covering ``[start, end]``, reused and widened across calls; None
     when the range is out of ``datetime``'s reach (the engine then walks as before)."""
     entry = _timelines.get(id(cal))
@@ -346,7 +354,7 @@ def _timeline(cal: BusinessCalendar, start: datetime, end: datetime) -> _Timelin
         lo, hi = start - _TIMELINE_MARGIN, end + max(_TIMELINE_MARGIN, end - start)
         if known is not None and max(hi, known.hi) - min(lo, known.lo) <= _TIMELINE_MAX_SPAN:
             lo, hi = min(lo, known.lo), max(hi, known.hi)
-        timeline = _Timeline(cal, lo, hi)
+        timeline = Timeline(cal, lo, hi)
     except OverflowError:
         return None
     if len(_timelines) >= _TIMELINES_KEPT:

@@ -75,9 +75,9 @@ class TicketSlaController(Controller):
     tags = ["sla"]
 
     @get("/tickets/{ticket_id:int}/sla", operation_id="get_ticket_sla")
-    async def ticket_sla(self, ticket_id: FromPath[int]) -> list[ClockRead]:
+    async def ticket_sla(self, ticket_id: FromPath[int], now: Now) -> list[ClockRead]:
         """Each clock with how its due time came out: policy, calendar windows, paused intervals."""
-        return await service.ticket_clocks(ticket_id)
+        return await service.ticket_clocks(ticket_id, now=now)
 
     @get("/reports/sla", operation_id="report_sla", guards=[requires("lead")])
     async def report(

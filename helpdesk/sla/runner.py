@@ -19,9 +19,8 @@ logger = logging.getLogger(__name__)
 
 # Changes committed just before a tick's start may become visible a little later; look back a bit.
 OVERLAP = timedelta(seconds=5)
-# Tickets per recompute batch: a few set-based statements each, and one short write transaction
-# (SQLite's single writer is shared with mail intake).
-RECOMPUTE_BATCH = 1000
+# Changed tickets per recompute batch: a few set-based statements each.
+RECOMPUTE_BATCH = 10_000
 
 
 class SlaRunner:
@@ -49,35 +48,27 @@ class SlaRunner:
         async with reading():
             policies = await service.PolicySet.load(now=now)  # the same object while the rules are the same
             full = self._watermark is None or policies is not self._policies
-            if full:
-                changed = await service.open_ticket_ids()  # start-up, or the rules changed: everything
-            else:
-                changed = await service.changed_ticket_ids(self._watermark)
-        evaluations = await self._recompute(changed, policies, now, announce=not full)
+            changed = [] if full else await service.changed_ticket_ids(self._watermark)
+        if full:  # start-up, or the rules changed: every open ticket
+            recomputed = (await service.recompute_open(policies, now=now)).tickets
+        else:
+            for start in range(0, len(changed), RECOMPUTE_BATCH):
+                await service.recompute_many(changed[start:start + RECOMPUTE_BATCH], policies, now=now, announce=True)
+            recomputed = len(changed)
         recomputed_at = time.perf_counter()
-        # Due clocks of tickets that did not change are recomputed too (their stored next check
-        # may be stale); escalations then use these clocks instead of computing them again.
+        # The stored next checks are current now; the due tickets' levels are decided on their
+        # clocks as of this instant, computed by the reference (a few tickets, with explanations).
         due = await service.due_ticket_ids(now=now, lookahead=self.lookahead)
-        evaluations.update(await self._recompute([t for t in due if t not in evaluations], policies, now,
-                                                 announce=True))
+        evaluations = await service.evaluate_many(due, policies, now=now)
         fired = 0
         for ticket_id in due:
             evaluation = evaluations.get(ticket_id)
             if service.has_due_levels(evaluation, now):
                 fired += len(await service.escalate(ticket_id, policies, now=now, evaluation=evaluation))
         self._watermark, self._policies = now - OVERLAP, policies
-        report = {"recomputed": len(changed), "due": len(due), "fired": fired,
+        report = {"recomputed": recomputed, "due": len(due), "fired": fired,
                   "recompute_s": recomputed_at - started, "escalate_s": time.perf_counter() - recomputed_at}
-        if changed or fired:
+        if recomputed or fired:
             logger.info("SLA tick: recomputed %d tickets in %.3f s; %d due, %d escalations fired in %.3f s",
-                        len(changed), report["recompute_s"], len(due), fired, report["escalate_s"])
+                        recomputed, report["recompute_s"], len(due), fired, report["escalate_s"])
         return report
-
-    @staticmethod
-    async def _recompute(ticket_ids: list[int], policies: service.PolicySet, now: datetime, *,
-                         announce: bool) -> dict[int, service.Evaluation]:
-        evaluations: dict[int, service.Evaluation] = {}
-        for start in range(0, len(ticket_ids), RECOMPUTE_BATCH):
-            evaluations.update(await service.recompute_many(ticket_ids[start:start + RECOMPUTE_BATCH], policies,
-                                                            now=now, announce=announce))
-        return evaluations

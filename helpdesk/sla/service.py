@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
+import numpy as np
 from piccolo.query.mixins import OnConflictAction
 
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import SYSTEM, Actor
 from helpdesk.auth.tables import Agent, Team
-from helpdesk.db import is_postgres, reading, unit_of_work
+from helpdesk.db import is_postgres, read_concurrently, reading, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.schemas import provided_fields
+from helpdesk.sla import bulk, store
 from helpdesk.sla import policy as rules
-from helpdesk.sla import store
 from helpdesk.sla.calendar import BusinessCalendar, public_holidays
-from helpdesk.sla.snapshots import Needs, load_snapshots
+from helpdesk.sla.snapshots import Needs, Selection, load_columns, load_snapshots
 from helpdesk.sla.schemas import (
     CalendarCreate,
     CalendarRead,
@@ -239,6 +240,7 @@ class PolicySet:
         years = range(now.year - 1, now.year + 3)
         self._calendars = {cid: business_calendar(row, years=years) for cid, row in calendars.items()}
         self.calendar_names = {cid: row["name"] for cid, row in calendars.items()}
+        self._timelines = bulk.CalendarTimelines(self._calendars)
 
     @classmethod
     async def load(cls, *, now: datetime) -> PolicySet:
@@ -258,6 +260,22 @@ class PolicySet:
     def calendar_for(self, policy: rules.Policy) -> tuple[int, BusinessCalendar]:
         calendar_id = self._calendar_of[policy.id]
         return calendar_id, self._calendars[calendar_id]
+
+    def compute(self, tickets: bulk.Tickets, fired: bulk.Fired, now: datetime) -> bulk.Clocks:
+        """The batch's clocks as stored; the few the batch arithmetic leaves (a due time beyond
+        any timeline) come from the reference, ``policy.evaluate``."""
+        clocks, left = bulk.compute(self.rules, self._calendar_of, self._timelines, tickets, fired, bulk.to_us(now))
+        if not len(left):
+            return clocks
+        index = {ticket_id: position for position, ticket_id in enumerate(tickets.ids.tolist())}
+        by_reference = []
+        for ticket_id in left.tolist():
+            ticket = bulk.snapshot_of(tickets, index[ticket_id])
+            policy = rules.choose_policy(self.rules, ticket)
+            assert policy is not None  # only tickets with clocks are left
+            by_reference.append(bulk.reference_clocks(policy, self.calendar_for(policy)[1], ticket,
+                                                      fired.for_ticket(ticket_id), now))
+        return bulk.concatenate([clocks.where(~np.isin(clocks.ticket, left)), *by_reference])
 
 
 _policy_set_cache: dict[str, tuple[tuple, PolicySet]] = {}
@@ -295,97 +313,101 @@ def evaluate(policies: PolicySet, ticket: rules.TicketSnapshot, now: datetime,
     return Evaluation(ticket.id, policy, calendar_id, rules.evaluate(policy, calendar, ticket, now), fired or {})
 
 
-# Calendar windows repeat across thousands of clocks: format each instant once.
-_iso = functools.lru_cache(maxsize=1 << 16)(datetime.isoformat)
-
-
 def _explain(clock: rules.ClockState, policy: rules.Policy, calendar_name: str) -> dict[str, Any]:
     return {
         "policy": policy.name,
         "calendar": calendar_name,
         "target_minutes": clock.target_minutes,
-        "paused": [[_iso(a), _iso(b)] for a, b in clock.paused],
-        "windows": [[_iso(a), _iso(b)] for a, b in clock.windows[:rules.EXPLAINED_WINDOWS]],
-        "how": (f"{clock.target_minutes} business minutes from {_iso(clock.started_at)} in {calendar_name}, "
+        "paused": [[a.isoformat(), b.isoformat()] for a, b in clock.paused],
+        "windows": [[a.isoformat(), b.isoformat()] for a, b in clock.windows[:rules.EXPLAINED_WINDOWS]],
+        "how": (f"{clock.target_minutes} business minutes from {clock.started_at.isoformat()} in {calendar_name}, "
                 f"not counting {len(clock.paused)} paused interval(s)"
-                + (f", end at {_iso(clock.due_at)}" if clock.due_at else "; paused now, so no due time")),
+                + (f", end at {clock.due_at.isoformat()}" if clock.due_at else "; paused now, so no due time")),
     }
 
 
-def clock_rows(evaluation: Evaluation, policies: PolicySet, fired: dict[str, set[str]], *,
-               now: datetime) -> list[store.ClockRow]:
-    """The rows that store an evaluation; ``fired`` levels no longer count for the next check."""
-    policy = evaluation.policy
-    if policy is None or evaluation.calendar_id is None:
-        return []
-    calendar_name = policies.calendar_names[evaluation.calendar_id]
-    return [
-        store.ClockRow(
-            ticket=evaluation.ticket_id, target=clock.target, policy=policy.id, state=clock.state,
-            started_at=clock.started_at, due_at=clock.due_at, warn_at=clock.warn_at, stopped_at=clock.stopped_at,
-            target_minutes=clock.target_minutes, elapsed_seconds=int(clock.elapsed.total_seconds()),
-            next_check_at=rules.next_check(policy, clock, fired.get(clock.target, set())),
-            explanation=store.explanation_text(_explain(clock, policy, calendar_name)), computed_at=now,
-        )
-        for clock in evaluation.clocks
-    ]
+@dataclass(frozen=True)
+class Recomputed:
+    """A batch's clocks as just stored, how many tickets it read, and those whose stored clocks changed."""
+
+    clocks: bulk.Clocks
+    tickets: int
+    changed: set[int]
+
+    def due_at(self, ticket_id: int, target: str) -> datetime | None:
+        found = np.flatnonzero((self.clocks.ticket == ticket_id) & (self.clocks.target == rules.TARGETS.index(target)))
+        due = self.clocks.due[found[0]] if len(found) else bulk.MISSING
+        return None if due == bulk.MISSING else bulk.from_us(due)
 
 
 async def recompute_many(
     ticket_ids: Sequence[int], policies: PolicySet, *, now: datetime, mailbox_ids: dict[int, int] | None = None,
     announce: bool = False,
-) -> dict[int, Evaluation]:
+) -> Recomputed:
     """Recompute a batch of tickets' clocks and store what changed.
 
     With ``announce``, each ticket whose clocks changed gets an ``sla`` event, so open views
     refetch its due times (a full recompute at start-up stays quiet instead of flooding them).
-
-    A handful of statements for the whole batch: the snapshots, the stored clocks' fingerprints
-    and fired levels, one batched upsert of the changed clocks and one delete. Only the writes
-    take a transaction of their own (or join the caller's), so SQLite's single writer is held
-    for the writing, not for the computing.
     """
-    async with reading():
-        snapshots = await load_snapshots(ticket_ids, needs=policies.needs, mailbox_ids=mailbox_ids)
-        stored = await store.load(ticket_ids)
-    evaluations = {ticket_id: evaluate(policies, ticket, now, stored.fired_for(ticket_id))
-                   for ticket_id, ticket in snapshots.items()}
-    rows = [row for evaluation in evaluations.values()
-            for row in clock_rows(evaluation, policies, evaluation.fired, now=now)]
-    async with unit_of_work():
-        changed = await store.save(stored, ticket_ids, rows)
-        if announce:
+    return await _recompute(Selection.of(ticket_ids), policies, now=now, mailbox_ids=mailbox_ids, announce=announce)
+
+
+async def recompute_open(policies: PolicySet, *, now: datetime) -> Recomputed:
+    """Recompute every open ticket's clocks (at start-up, or when the rules changed): each table
+    is read once for all of them, and only changed clocks are written, in chunks."""
+    return await _recompute(Selection.open_tickets(), policies, now=now)
+
+
+async def _recompute(selection: Selection, policies: PolicySet, *, now: datetime,
+                     mailbox_ids: dict[int, int] | None = None, announce: bool = False) -> Recomputed:
+    """A handful of statements for the whole selection: the tickets as columns, the stored
+    clocks' digests and fired levels, upserts of the changed clocks and one delete. Outside a
+    transaction the reads run at once on connections of their own (see ``read_concurrently``:
+    a ticket changed meanwhile is recomputed by the runner's next tick); the writes take
+    transactions of their own, so SQLite's single writer is held for the writing only."""
+    tickets, stored = await read_concurrently(
+        partial(load_columns, selection, needs=policies.needs, mailbox_ids=mailbox_ids),
+        partial(store.load, selection))
+    clocks = policies.compute(tickets, stored.fired, now)
+    changed = await store.save(stored, clocks, now=bulk.to_us(now))
+    if announce and changed:
+        async with unit_of_work():  # the caller's, or one that only publishes after the writes committed
             for ticket_id in sorted(changed):
                 publish_on_commit(Event("sla", "recomputed", ticket_id))
-    return evaluations
+    return Recomputed(clocks, len(tickets), changed)
 
 
-async def recompute(
-    ticket_id: int, policies: PolicySet, *, now: datetime, mailbox_id: int | None = None
-) -> list[rules.ClockState]:
-    """Recompute one ticket's clocks and store them (inside the caller's unit of work)."""
-    evaluations = await recompute_many([ticket_id], policies, now=now,
-                                       mailbox_ids={ticket_id: mailbox_id} if mailbox_id else None)
-    if ticket_id not in evaluations:
-        raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-    return evaluations[ticket_id].clocks
+async def evaluate_many(ticket_ids: Sequence[int], policies: PolicySet, *, now: datetime) -> dict[int, Evaluation]:
+    """The reference's clocks of a few tickets with their fired levels (to decide escalations)."""
+    async with reading():
+        snapshots = await load_snapshots(ticket_ids, needs=policies.needs)
+        stored = await store.load(Selection.of(ticket_ids))
+    return {ticket_id: evaluate(policies, ticket, now, stored.fired.for_ticket(ticket_id))
+            for ticket_id, ticket in snapshots.items()}
 
 
-async def ticket_clocks(ticket_id: int) -> list[ClockRead]:
+async def ticket_clocks(ticket_id: int, *, now: datetime) -> list[ClockRead]:
+    """The ticket's clocks as of now, each with how its due time came out."""
     await tickets.get_ticket(ticket_id)
-    rows = await SlaClock.select(*SlaClock.all_columns(), SlaClock.policy.name.as_alias("policy_name")).output(
-        load_json=True).where(SlaClock.ticket == ticket_id).order_by(SlaClock.id).run()
-    return [ClockRead(target=row["target"], state=row["state"], policy_id=row["policy"], policy=row["policy_name"],
-                      started_at=row["started_at"], due_at=row["due_at"], warn_at=row["warn_at"],
-                      stopped_at=row["stopped_at"], target_minutes=row["target_minutes"],
-                      elapsed_minutes=round(row["elapsed_seconds"] / 60, 2), explanation=row["explanation"])
-            for row in rows]
+    policies = await PolicySet.load(now=now)
+    evaluation = evaluate(policies, await snapshot(ticket_id), now)
+    policy = evaluation.policy
+    if policy is None or evaluation.calendar_id is None:
+        return []
+    calendar_name = policies.calendar_names[evaluation.calendar_id]
+    return [ClockRead(target=clock.target, state=clock.state, policy_id=policy.id, policy=policy.name,
+                      started_at=clock.started_at, due_at=clock.due_at, warn_at=clock.warn_at,
+                      stopped_at=clock.stopped_at, target_minutes=clock.target_minutes,
+                      elapsed_minutes=round(clock.elapsed.total_seconds() / 60, 2),
+                      explanation=_explain(clock, policy, calendar_name))
+            for clock in evaluation.clocks]
 
 
 async def first_response_due(ticket_id: int, *, now: datetime, mailbox_id: int | None = None) -> datetime | None:
     """The promised first-response time of a new ticket (for acknowledgements); starts its clocks."""
-    clocks = await recompute(ticket_id, await PolicySet.load(now=now), now=now, mailbox_id=mailbox_id)
-    return next((clock.due_at for clock in clocks if clock.target == "first_response"), None)
+    recomputed = await recompute_many([ticket_id], await PolicySet.load(now=now), now=now,
+                                      mailbox_ids={ticket_id: mailbox_id} if mailbox_id else None)
+    return recomputed.due_at(ticket_id, "first_response")
 
 
 # ---------------------------------------------------------------- escalations
@@ -425,8 +447,8 @@ async def escalate(
         policy = evaluation.policy
         if policy is None:
             return []
-        stored = await store.load([ticket_id])
-        fired = {target: set(levels) for target, levels in stored.fired_for(ticket_id).items()}
+        stored = await store.load(Selection.of([ticket_id]))
+        fired = stored.fired.for_ticket(ticket_id)
         for clock in evaluation.clocks:
             for escalation in rules.due_levels(policy, clock, now):
                 if escalation.level in fired.get(clock.target, ()):
@@ -446,7 +468,8 @@ async def escalate(
                                            {"sla": [None, f"{clock.target} {escalation.level}"]}, at=now)
                 publish_on_commit(Event("sla", escalation.level, ticket_id, data={"target": clock.target}))
                 fired_now.append(f"{clock.target}:{escalation.level}")
-        await store.save(stored, [ticket_id], clock_rows(evaluation, policies, fired, now=now))
+        # The same clocks stored again: their next check moves past what fired.
+        await store.save(stored, bulk.from_states(ticket_id, policy, evaluation.clocks, fired), now=bulk.to_us(now))
     return fired_now
 
 
@@ -519,8 +542,3 @@ async def changed_ticket_ids(since: datetime, *, limit: int = 5000) -> list[int]
     changed = await Ticket.select(Ticket.id).where(Ticket.updated_at > since).limit(limit).run()
     delivered = await Message.select(Message.ticket).where(Message.sent_at > since).limit(limit).run()
     return list(dict.fromkeys([row["id"] for row in changed] + [row["ticket"] for row in delivered]))
-
-
-async def open_ticket_ids() -> list[int]:
-    return [row["id"] for row in await Ticket.select(Ticket.id).where(Ticket.status.is_in(list(OPEN_STATUSES))).run()]
-

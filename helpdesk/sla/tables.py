@@ -1,5 +1,6 @@
 from piccolo.columns import (
     JSON,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -52,12 +53,12 @@ class SlaClock(Table, tablename="sla_clock"):
     warn_at = Timestamptz(null=True, default=None)
     stopped_at = Timestamptz(null=True, default=None)
     target_minutes = Integer()
-    elapsed_seconds = Integer(default=0)  # business time used
+    # Business time used by a stopped or paused clock; a running one's grows, so it is computed when read.
+    elapsed_seconds = Integer(default=0)
     next_check_at = Timestamptz(null=True, default=None)  # when the runner must look again
-    explanation = JSON(default={})
     computed_at = Timestamptz()
     # A digest of the values above but computed_at: a recompute rewrites only clocks whose digest changed.
-    fingerprint = Varchar(length=32, default="")
+    digest = BigInt(default=0)
 
 
 class SlaEscalation(Table, tablename="sla_escalation"):

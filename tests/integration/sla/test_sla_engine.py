@@ -25,6 +25,7 @@ from helpdesk.sla.schemas import CalendarCreate, PolicyCreate
 from helpdesk.sla.tables import SlaEscalation
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import MessageCreate
+from tests.support import database
 from tests.support.agents import RoleAgents
 from tests.support.smtp import SmtpServer
 
@@ -146,7 +147,7 @@ async def test_a_reply_before_the_due_time_stops_the_clock(office, smtp: SmtpSer
     await deliver_due(now=replied)
     clock = FrozenClock(MONDAY.replace(hour=11))
     await SlaRunner(clock).tick()
-    [first] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "first_response"]
+    [first] = [c for c in await sla.ticket_clocks(ticket_id, now=clock.now()) if c.target == "first_response"]
     assert first.state == "met" and first.stopped_at is not None
     assert first.elapsed_minutes == 40  # 30 on Friday + 10 on Monday
     assert await SlaEscalation.count().where(SlaEscalation.level == "breach").run() == 0
@@ -161,13 +162,13 @@ async def test_pending_pauses_the_resolution_clock(office, agents: RoleAgents) -
                                 now=MONDAY.replace(hour=10))
     clock = FrozenClock(MONDAY.replace(hour=15))
     await SlaRunner(clock).tick()
-    [resolution] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "resolution"]
+    [resolution] = [c for c in await sla.ticket_clocks(ticket_id, now=clock.now()) if c.target == "resolution"]
     assert resolution.state == "paused" and resolution.due_at is None and resolution.elapsed_minutes == 60
     ticket = await tickets.get_ticket(ticket_id)
     await tickets.update_ticket(agents.agent.actor, ticket_id, TicketUpdate(version=ticket.version, status="open"),
                                 now=MONDAY.replace(hour=15))
     await SlaRunner(clock).tick()
-    [resolution] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "resolution"]
+    [resolution] = [c for c in await sla.ticket_clocks(ticket_id, now=clock.now()) if c.target == "resolution"]
     # 8 business hours: 1 used before the pause, 7 more from Monday 15:00 → Tuesday 15:00 (lunch excluded).
     assert datetime.fromisoformat(resolution.due_at.isoformat()) == MONDAY.replace(day=1, month=12, hour=15)
 
@@ -269,7 +270,7 @@ async def test_status_changes_by_replies_and_mail_pause_and_resume_the_clock(off
     assert (await tickets.get_ticket(ticket_id)).status == "open"
 
     await SlaRunner(FrozenClock(MONDAY.replace(hour=15))).tick()
-    [resolution] = [c for c in await sla.ticket_clocks(ticket_id) if c.target == "resolution"]
+    [resolution] = [c for c in await sla.ticket_clocks(ticket_id, now=MONDAY.replace(hour=15)) if c.target == "resolution"]
     # 9-10 counted, 10-14 pending, 14-15 counted again (lunch inside the pause).
     assert resolution.state == "running" and resolution.elapsed_minutes == 120
     assert [(status, at.hour) for at, status in (await sla.snapshot(ticket_id)).status_changes] == [
@@ -278,6 +279,7 @@ async def test_status_changes_by_replies_and_mail_pause_and_resume_the_clock(off
 
 async def test_a_recompute_rewrites_only_clocks_that_changed(office, agents: RoleAgents) -> None:
     from helpdesk.sla.tables import SlaClock
+    from helpdesk.tickets.schemas import TicketUpdate
 
     running = await mail_in(MONDAY.replace(hour=9))
     answered = await mail_in(MONDAY.replace(hour=9))
@@ -285,15 +287,23 @@ async def test_a_recompute_rewrites_only_clocks_that_changed(office, agents: Rol
                               now=MONDAY.replace(hour=9, minute=10))
     await deliver_due(now=MONDAY.replace(hour=9, minute=10))
     await SlaRunner(FrozenClock(MONDAY.replace(hour=10))).tick()
-    await SlaRunner(FrozenClock(MONDAY.replace(hour=11))).tick()  # a fresh runner recomputes every open ticket
+    # A fresh runner recomputes every open ticket; a running clock's stored row does not age.
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=11))).tick()
 
-    def computed(ticket_id: int, target: str) -> list:
-        return [row["computed_at"] for row in rows if row["ticket"] == ticket_id and row["target"] == target]
+    async def computed(ticket_id: int) -> dict[str, datetime]:
+        rows = await SlaClock.select(SlaClock.target, SlaClock.computed_at).where(SlaClock.ticket == ticket_id).run()
+        return {row["target"]: row["computed_at"] for row in rows}
 
-    rows = await SlaClock.select(SlaClock.ticket, SlaClock.target, SlaClock.computed_at).run()
-    assert computed(answered, "first_response") == [MONDAY.replace(hour=10)]  # met at 9:10, unchanged since
-    assert computed(running, "first_response") == [MONDAY.replace(hour=11)]  # its elapsed time grew
-    assert computed(answered, "resolution") == [MONDAY.replace(hour=11)]
+    # Written when the mail opened the ticket at 9:00, and at 10:00 when the answered first response
+    # was met and the running one's warning fired (its next check moved); not at 11:00.
+    assert await computed(answered) == {"first_response": MONDAY.replace(hour=10), "resolution": MONDAY.replace(hour=9)}
+    assert await computed(running) == {"first_response": MONDAY.replace(hour=10), "resolution": MONDAY.replace(hour=9)}
+    ticket = await tickets.get_ticket(running)
+    await tickets.update_ticket(agents.agent.actor, running, TicketUpdate(version=ticket.version, status="pending"),
+                                now=MONDAY.replace(hour=11, minute=30))
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=12))).tick()
+    assert await computed(running) == {"first_response": MONDAY.replace(hour=12), "resolution": MONDAY.replace(hour=12)}
+    assert await computed(answered) == {"first_response": MONDAY.replace(hour=10), "resolution": MONDAY.replace(hour=9)}
 
 
 async def test_an_incremental_tick_announces_tickets_whose_clocks_changed(office, agents: RoleAgents) -> None:
@@ -320,3 +330,30 @@ async def test_an_incremental_tick_announces_tickets_whose_clocks_changed(office
     finally:
         unsubscribe()
     assert [(e.op, e.id) for e in heard if e.type == "sla"] == [("recomputed", ticket_id)]
+
+
+@pytest.mark.skipif(database.ENGINE != "postgres", reason="COPY is how PostgreSQL takes large batches")
+async def test_many_clocks_written_through_copy_are_the_rows_a_small_batch_writes(office, agents: RoleAgents,
+                                                                                   monkeypatch) -> None:
+    """PostgreSQL writes large batches through COPY into a temporary table, small ones as arrays."""
+    from helpdesk.sla import store
+    from helpdesk.sla.tables import SlaClock
+
+    ids = [await mail_in(MONDAY.replace(hour=9, minute=minute)) for minute in range(3)]
+    await tickets.add_message(agents.agent.actor, ids[0], MessageCreate(kind="reply", text="On it"),
+                              now=MONDAY.replace(hour=9, minute=30))
+    await deliver_due(now=MONDAY.replace(hour=9, minute=30))
+    policies = await sla.PolicySet.load(now=MONDAY.replace(hour=10))
+
+    async def stored_rows() -> list[dict]:
+        columns = [column for column in SlaClock.all_columns() if column._meta.name not in ("id", "computed_at")]
+        return await SlaClock.select(*columns).where(
+            SlaClock.ticket.is_in(ids)).order_by(SlaClock.ticket, SlaClock.target).run()
+
+    await sla.recompute_many(ids, policies, now=MONDAY.replace(hour=10))
+    by_arrays = await stored_rows()
+    await SlaClock.delete().where(SlaClock.ticket.is_in(ids)).run()
+    monkeypatch.setattr(store, "_PG_COPY_FROM", 1)
+    await sla.recompute_many(ids, policies, now=MONDAY.replace(hour=10))
+    assert await stored_rows() == by_arrays and len(by_arrays) == 6
+    assert [row["state"] for row in by_arrays if row["ticket"] == ids[0]] == ["met", "running"]
