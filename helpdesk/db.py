@@ -328,11 +328,13 @@ async def copy_records(table: str, columns: Sequence[str], records: Sequence[Seq
 
 
 async def read_concurrently(*reads: Callable[[], Awaitable[Any]]) -> list[Any]:
-    """Independent reads at once, each on a connection of its own (both engines then use both
-    cores: SQLite's driver releases the interpreter while it steps); inside a transaction one
-    after another, on its connection. Reads outside a transaction do not share one snapshot:
-    for callers that recompute from them and redo anything changed since (the SLA runner)."""
-    if current_engine().transaction_exists():
+    """Independent reads: on PostgreSQL at once, each on a pooled connection (the server works
+    on one while this process converts another's rows); on SQLite, and inside a transaction,
+    one after another (SQLite's driver builds rows holding the interpreter: threads only queue).
+    Reads outside a transaction do not share one snapshot: for callers that recompute from them
+    and redo anything changed since (the SLA runner)."""
+    engine = current_engine()
+    if engine.transaction_exists() or not isinstance(engine, PostgresEngine):
         return [await read() for read in reads]
     return list(await asyncio.gather(*(read() for read in reads)))
 

@@ -50,10 +50,14 @@ class SlaRunner:
             full = self._watermark is None or policies is not self._policies
             changed = [] if full else await service.changed_ticket_ids(self._watermark)
         if full:  # start-up, or the rules changed: every open ticket
-            recomputed = (await service.recompute_open(policies, now=now)).tickets
+            everything = await service.recompute_open(policies, now=now)
+            recomputed, written = everything.tickets, len(everything.changed)
         else:
+            written = 0
             for start in range(0, len(changed), RECOMPUTE_BATCH):
-                await service.recompute_many(changed[start:start + RECOMPUTE_BATCH], policies, now=now, announce=True)
+                batch = await service.recompute_many(changed[start:start + RECOMPUTE_BATCH], policies, now=now,
+                                                     announce=True)
+                written += len(batch.changed)
             recomputed = len(changed)
         recomputed_at = time.perf_counter()
         # The stored next checks are current now; the due tickets' levels are decided on their
@@ -66,7 +70,7 @@ class SlaRunner:
             if service.has_due_levels(evaluation, now):
                 fired += len(await service.escalate(ticket_id, policies, now=now, evaluation=evaluation))
         self._watermark, self._policies = now - OVERLAP, policies
-        report = {"recomputed": recomputed, "due": len(due), "fired": fired,
+        report = {"recomputed": recomputed, "written": written, "due": len(due), "fired": fired,
                   "recompute_s": recomputed_at - started, "escalate_s": time.perf_counter() - recomputed_at}
         if recomputed or fired:
             logger.info("SLA tick: recomputed %d tickets in %.3f s; %d due, %d escalations fired in %.3f s",
