@@ -18,14 +18,14 @@ from piccolo.query.mixins import OnConflictAction
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import SYSTEM, Actor
 from helpdesk.auth.tables import Agent, Team
-from helpdesk.db import is_postgres, read_concurrently, reading, unit_of_work
+from helpdesk.db import is_postgres, read_concurrently, reading, transaction_cache, unit_of_work
 from helpdesk.errors import Conflict, NotFound, ValidationFailed
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.schemas import provided_fields
 from helpdesk.sla import bulk, store
 from helpdesk.sla import policy as rules
 from helpdesk.sla.calendar import BusinessCalendar, public_holidays
-from helpdesk.sla.snapshots import Needs, Selection, load_columns, load_snapshots
+from helpdesk.sla.snapshots import Needs, Selection, as_datetime, load_columns, load_snapshots
 from helpdesk.sla.schemas import (
     CalendarCreate,
     CalendarRead,
@@ -404,10 +404,41 @@ async def ticket_clocks(ticket_id: int, *, now: datetime) -> list[ClockRead]:
 
 
 async def first_response_due(ticket_id: int, *, now: datetime, mailbox_id: int | None = None) -> datetime | None:
-    """The promised first-response time of a new ticket (for acknowledgements); starts its clocks."""
-    recomputed = await recompute_many([ticket_id], await PolicySet.load(now=now), now=now,
-                                      mailbox_ids={ticket_id: mailbox_id} if mailbox_id else None)
-    return recomputed.due_at(ticket_id, "first_response")
+    """Start the clocks of a ticket opened in the current unit of work and return its promised
+    first-response time (for the acknowledgement).
+
+    Such a ticket has no replies, status changes, clocks or fired levels yet, so only its row
+    (and its tags, if a policy looks at tags) is read, and the rules once per transaction:
+    intake opens many tickets in one.
+    """
+    policies = await _policies_of_this_transaction(now)
+    found = await Ticket.raw(
+        "SELECT t.priority, t.status, t.channel, t.created_at, t.team, a.tier FROM ticket t "
+        "LEFT JOIN account a ON a.id = t.account WHERE t.id = {}", ticket_id).run()
+    if not found:
+        raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+    [row] = found
+    tags = frozenset(tag["tag"] for tag in await TicketTag.select(TicketTag.tag).where(
+        TicketTag.ticket == ticket_id).run()) if policies.needs.tags else frozenset()
+    ticket = rules.TicketSnapshot(
+        id=ticket_id, priority=row["priority"], status=row["status"], channel=row["channel"],
+        created_at=as_datetime(row["created_at"]), tier=row["tier"], team_id=row["team"], mailbox_id=mailbox_id,
+        tags=tags)
+    evaluation = evaluate(policies, ticket, now)
+    if evaluation.policy is None:
+        return None
+    clocks = bulk.from_states(ticket_id, evaluation.policy, evaluation.clocks, {})
+    await store.save(store.Stored.nothing(), clocks, now=bulk.to_us(now))
+    return next((clock.due_at for clock in evaluation.clocks if clock.target == "first_response"), None)
+
+
+async def _policies_of_this_transaction(now: datetime) -> PolicySet:
+    cache = transaction_cache()
+    if cache is None:
+        return await PolicySet.load(now=now)
+    if ("sla.policies", now.year) not in cache:
+        cache[("sla.policies", now.year)] = await PolicySet.load(now=now)
+    return cache[("sla.policies", now.year)]
 
 
 # ---------------------------------------------------------------- escalations

@@ -36,6 +36,12 @@ class Stored:
     digests: np.ndarray
     fired: bulk.Fired
 
+    @classmethod
+    def nothing(cls) -> Stored:
+        """For a ticket created in the current transaction."""
+        empty = np.empty(0, np.int64)
+        return cls(empty, empty, bulk.Fired(empty, empty, np.empty(0, str)))
+
 
 def _key(tickets: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return tickets * len(TARGETS) + targets
