@@ -41,7 +41,7 @@ from bench.api import (  # noqa: E402
 )
 
 CLOCK_COLUMNS = ("ticket", "target", "policy", "state", "started_at", "due_at", "warn_at", "stopped_at",
-                 "target_minutes", "elapsed_seconds", "next_check_at", "explanation", "computed_at")
+                 "target_minutes", "elapsed_seconds", "next_check_at", "computed_at")
 TARGETS = {"urgent": (240, 2880), "high": (240, 2880), "normal": (1440, 7200), "low": (1440, 7200)}
 PAUSED = ("pending", "on_hold")
 
@@ -56,15 +56,17 @@ def clock_rows(tickets: list[tuple], policy_of: dict[str, int], now: datetime) -
                                          ("resolution", resolution_minutes, solved)):
             paused = stopped is None and target == "resolution" and status in PAUSED
             due = None if paused else created + timedelta(minutes=minutes)
-            elapsed = int(((stopped or now) - created).total_seconds())
+            # As the engine stores them: elapsed time only for stopped and paused clocks, and a
+            # running clock stays "running" past its due time.
+            elapsed = int(((stopped or now) - created).total_seconds()) if stopped or paused else 0
             if stopped is not None:
                 state = "met" if elapsed <= minutes * 60 else "breached"
             else:
-                state = "paused" if paused else ("breached" if due <= now else "running")
+                state = "paused" if paused else "running"
             warn = None if stopped is not None or due is None else created + timedelta(minutes=minutes * 0.8)
             next_check = None if stopped is not None or due is None else (warn if warn > now else due)
             rows.append((ticket_id, target, policy, state, created, due, warn, stopped, minutes, elapsed, next_check,
-                         "{}", now))
+                         now))
     return rows
 
 
