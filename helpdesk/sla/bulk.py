@@ -399,7 +399,6 @@ def _cumulative_within(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 def _next_check(policy: rules.Policy, target: str, ticket_ids: np.ndarray, quiet: np.ndarray, due: np.ndarray,
                 warn: np.ndarray, fired: Fired) -> np.ndarray:
     """The next instant an escalation level not fired yet is reached (``policy.next_check``)."""
-    next_check = np.full(len(ticket_ids), MISSING)
     big = np.iinfo(np.int64).max
     earliest = np.full(len(ticket_ids), big)
     for escalation in policy.escalations:
@@ -407,13 +406,13 @@ def _next_check(policy: rules.Policy, target: str, ticket_ids: np.ndarray, quiet
         moment = warn if after is None else np.where(due == MISSING, MISSING, due + after * _MINUTE_US)
         pending = (moment != MISSING) & ~np.isin(ticket_ids, fired.tickets_with(target, escalation.level))
         earliest = np.where(pending, np.minimum(earliest, moment), earliest)
-    return np.where(quiet | (due == MISSING) | (earliest == big), next_check, earliest)
+    return np.where(quiet | (due == MISSING) | (earliest == big), MISSING, earliest)
 
 
 def concatenate(parts: list[Clocks]) -> Clocks:
     if not parts:
         empty = np.empty(0, np.int64)
-        return Clocks(empty, empty, empty, np.empty(0, "U8"), empty, empty, empty, empty, empty, empty, empty)
+        return Clocks(*(empty for _ in Clocks.__dataclass_fields__))
     return Clocks(*(np.concatenate([getattr(part, name) for part in parts]) for name in Clocks.__dataclass_fields__))
 
 
@@ -421,7 +420,7 @@ def concatenate(parts: list[Clocks]) -> Clocks:
 
 
 def tickets_from_snapshots(snapshots: Sequence[rules.TicketSnapshot]) -> Tickets:
-    """Columns for snapshots (a single ticket's recompute, and the tests' comparisons)."""
+    """Columns for snapshots (how the tests compare this module with the reference)."""
     changes = [(index, when, status) for index, ticket in enumerate(snapshots)
                for when, status in ticket.status_changes]
     tags = [(index, tag) for index, ticket in enumerate(snapshots) for tag in sorted(ticket.tags)]

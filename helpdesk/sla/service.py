@@ -328,16 +328,10 @@ def _explain(clock: rules.ClockState, policy: rules.Policy, calendar_name: str) 
 
 @dataclass(frozen=True)
 class Recomputed:
-    """A batch's clocks as just stored, how many tickets it read, and those whose stored clocks changed."""
+    """How many tickets a recompute read, and those whose stored clocks it changed."""
 
-    clocks: bulk.Clocks
     tickets: int
     changed: set[int]
-
-    def due_at(self, ticket_id: int, target: str) -> datetime | None:
-        found = np.flatnonzero((self.clocks.ticket == ticket_id) & (self.clocks.target == rules.TARGETS.index(target)))
-        due = self.clocks.due[found[0]] if len(found) else bulk.MISSING
-        return None if due == bulk.MISSING else bulk.from_us(due)
 
 
 async def recompute_many(
@@ -362,9 +356,10 @@ async def _recompute(selection: Selection, policies: PolicySet, *, now: datetime
                      mailbox_ids: dict[int, int] | None = None, announce: bool = False) -> Recomputed:
     """A handful of statements for the whole selection: the tickets as columns, the stored
     clocks' digests and fired levels, upserts of the changed clocks and one delete. Outside a
-    transaction the reads run at once on connections of their own (see ``read_concurrently``:
-    a ticket changed meanwhile is recomputed by the runner's next tick); the writes take
-    transactions of their own, so SQLite's single writer is held for the writing only."""
+    transaction the reads do not share a snapshot (on PostgreSQL they run at once, see
+    ``read_concurrently``): a ticket changed meanwhile is recomputed by the runner's next tick.
+    The writes take transactions of their own, so SQLite's single writer is held for the
+    writing only."""
     tickets, stored = await read_concurrently(
         partial(load_columns, selection, needs=policies.needs, mailbox_ids=mailbox_ids),
         partial(store.load, selection))
@@ -374,7 +369,7 @@ async def _recompute(selection: Selection, policies: PolicySet, *, now: datetime
         async with unit_of_work():  # the caller's, or one that only publishes after the writes committed
             for ticket_id in sorted(changed):
                 publish_on_commit(Event("sla", "recomputed", ticket_id))
-    return Recomputed(clocks, len(tickets), changed)
+    return Recomputed(len(tickets), changed)
 
 
 async def evaluate_many(ticket_ids: Sequence[int], policies: PolicySet, *, now: datetime) -> dict[int, Evaluation]:

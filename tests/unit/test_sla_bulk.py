@@ -110,3 +110,18 @@ def test_digests_change_with_any_stored_value() -> None:
     later = bulk.reference_clocks(POLICIES[-1], CALENDARS[1], ticket, {}, START + timedelta(hours=5))
     assert np.array_equal(base.digests(), later.digests())  # a running clock's row does not age
     assert not np.any(base.digests() == moved.digests())
+
+
+def test_a_due_time_beyond_every_timeline_is_left_to_the_reference() -> None:
+    # Open one hour on Mondays, but every Monday of the next 40 weeks is a holiday.
+    mondays = {date(2026, 12, 21) + timedelta(weeks=week) for week in range(40)}
+    calendars = {1: BusinessCalendar.weekly_hours("UTC", {0: [("09:00", "10:00")]}, holidays=mondays)}
+    policy = rules.Policy(id=1, name="Sparse", conditions=rules.Conditions(),
+                          targets={"normal": {"first_response": 30}}, warn_percent=None)
+    ticket = rules.TicketSnapshot(id=7, priority="normal", status="open", channel="email", created_at=START)
+    columns = bulk.tickets_from_snapshots([ticket])
+    clocks, left = bulk.compute([policy], {1: 1}, bulk.CalendarTimelines(calendars), columns, bulk.Fired.of({}),
+                                bulk.to_us(START))
+    assert left.tolist() == [7]
+    by_reference = bulk.reference_clocks(policy, calendars[1], bulk.snapshot_of(columns, 0), {}, START)
+    assert bulk.from_us(by_reference.due[0]) == datetime(2027, 9, 27, 9, 30, tzinfo=UTC)
