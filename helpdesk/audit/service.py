@@ -36,8 +36,15 @@ async def record(
     changes: dict[str, list[Any]],
     *,
     at: datetime,
+    pending: list[AuditEvent] | None = None,
 ) -> None:
-    await AuditEvent.insert(entry(actor, action, object_type, object_id, changes, at=at)).run()
+    """Write an audit row now, or with ``pending`` append it there for the caller to write with
+    the others of its transaction (``record_all``)."""
+    row = entry(actor, action, object_type, object_id, changes, at=at)
+    if pending is not None:
+        pending.append(row)
+    else:
+        await AuditEvent.insert(row).run()
 
 
 def entry(

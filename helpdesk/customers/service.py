@@ -415,11 +415,7 @@ async def do_create_contact(
     ).run()
     cleaned = await _set_emails(row["id"], emails, new_contact=True)
     changes = changes_between({}, {"name": name.strip(), "emails": cleaned, "account_id": account_id, "role": role})
-    created = audit_service.entry(actor, "contact.created", "contact", row["id"], changes, at=now)
-    if pending_audit is not None:
-        pending_audit.append(created)
-    else:
-        await audit_service.record_all([created])
+    await audit_service.record(actor, "contact.created", "contact", row["id"], changes, at=now, pending=pending_audit)
     publish_on_commit(Event("contact", "created", row["id"]))
     return row["id"]
 

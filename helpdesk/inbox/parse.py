@@ -38,7 +38,6 @@ DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 SYNTHETIC_ID_DOMAIN = "synthetic.helpdesk.invalid"
 
 
-
 class _MemoisingHeaderRegistry(email.headerregistry.HeaderRegistry):
     """policy.default's header factory, remembering recent results.
 

@@ -357,11 +357,7 @@ async def do_insert_ticket(
         {}, {"subject": subject, "priority": priority, "channel": channel, "requester_id": requester_id,
              "assignee_id": assignee_id, "team_id": team_id}
     )
-    created = audit_service.entry(actor, "ticket.created", "ticket", ticket_id, changes, at=now)
-    if pending_audit is not None:
-        pending_audit.append(created)
-    else:
-        await audit_service.record_all([created])
+    await audit_service.record(actor, "ticket.created", "ticket", ticket_id, changes, at=now, pending=pending_audit)
     publish_on_commit(Event("ticket", "created", ticket_id, version=1))
     return ticket_id
 
