@@ -1,5 +1,6 @@
 """A realistic demo data set: accounts with domains, contacts with roles, purchases,
-about 50 tickets with conversations and notes, and activities. Safe to run twice."""
+about 50 tickets with conversations and notes, activities, and SLA policies with the tickets'
+clocks. Safe to run twice."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import msgspec
+
 from helpdesk.activities import service as activities
 from helpdesk.activities.schemas import ActivityCreate
 from helpdesk.actors import SYSTEM, Actor
@@ -17,8 +20,12 @@ from helpdesk.auth.schemas import AgentCreate, TeamCreate
 from helpdesk.customers import service as customers
 from helpdesk.customers.schemas import AccountCreate, ContactCreate, PurchaseCreate
 from helpdesk.db import unit_of_work
+from helpdesk.outbox import service as outbox
+from helpdesk.sla import service as sla
+from helpdesk.sla.schemas import CalendarCreate, PolicyCreate
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import MessageCreate, TicketCreate, TicketUpdate
+from helpdesk.tickets.status import PRIORITIES
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 MARKER_DOMAIN = "acme.example"
@@ -81,7 +88,10 @@ async def seed_demo(*, now: datetime, admin_password: str | None, seed: int = 42
         await auth.ensure_admin(DEMO_ADMIN_EMAIL, password, name="Demo Admin", now=now)
         agent_ids = await _seed_agents(now)
         contact_ids = await _seed_customers(rng, now)
-        await _seed_tickets(rng, now, agent_ids, contact_ids)
+        ticket_ids = await _seed_tickets(rng, now, agent_ids, contact_ids)
+        await _seed_sla(now)
+        # Solved tickets too: the scheduler only recomputes open ones and tickets that change.
+        await sla.recompute_many(ticket_ids, await sla.PolicySet.load(now=now), now=now)
     return DemoResult(created=True, admin_password=password)
 
 
@@ -130,7 +140,8 @@ async def _seed_customers(rng: random.Random, now: datetime) -> list[int]:
     return contact_ids
 
 
-async def _seed_tickets(rng: random.Random, now: datetime, agent_ids: list[int], contact_ids: list[int]) -> None:
+async def _seed_tickets(rng: random.Random, now: datetime, agent_ids: list[int], contact_ids: list[int]) -> list[int]:
+    ticket_ids = []
     for number in range(50):
         contact_id = rng.choice(contact_ids)
         contact = await customers.get_contact(contact_id)
@@ -154,9 +165,10 @@ async def _seed_tickets(rng: random.Random, now: datetime, agent_ids: list[int],
             )
         if rng.random() < 0.7:
             agent_name = (await auth.get_agent(agent_id)).name
-            await tickets.add_message(agent, ticket.id, MessageCreate(
-                kind="reply", text=rng.choice(AGENT_REPLIES).format(first=first, agent=agent_name)),
-                now=min(now, opened + timedelta(minutes=rng.randint(10, 600))))
+            replied = min(now, opened + timedelta(minutes=rng.randint(10, 600)))
+            reply = await tickets.add_message(agent, ticket.id, MessageCreate(
+                kind="reply", text=rng.choice(AGENT_REPLIES).format(first=first, agent=agent_name)), now=replied)
+            await outbox.mark_sent(reply.id, at=replied)  # the demo has no mail server; its replies went out
         if rng.random() < 0.4:
             await tickets.add_message(agent, ticket.id, MessageCreate(kind="note", text=rng.choice(NOTES)),
                                       now=min(now, opened + timedelta(minutes=rng.randint(30, 900))))
@@ -169,3 +181,24 @@ async def _seed_tickets(rng: random.Random, now: datetime, agent_ids: list[int],
             await activities.create_activity(agent, ActivityCreate(
                 kind=rng.choice(["call", "email", "task"]), subject=f"Follow up on {ticket.number}",
                 contact_id=contact_id, ticket_id=ticket.id, occurred_at=min(now, opened + timedelta(hours=2))), now=now)
+        ticket_ids.append(ticket.id)
+    return ticket_ids
+
+
+async def _seed_sla(now: datetime) -> None:
+    """Two calendars and two policies, so SLA badges, countdowns and the dashboard have something to show."""
+    always = await sla.create_calendar(SYSTEM, CalendarCreate(name="Around the clock", always_open=True), now=now)
+    office = await sla.create_calendar(SYSTEM, msgspec.convert({
+        "name": "Office hours", "tz": "Europe/Berlin", "holiday_country": "DE",
+        "weekly": {str(day): [["09:00", "12:30"], ["13:30", "18:00"]] for day in range(5)}}, CalendarCreate), now=now)
+    breach_tag = [{"level": "breach", "actions": [{"type": "add_tag", "tag": "sla-breach"}]}]
+    await sla.create_policy(SYSTEM, msgspec.convert({
+        "name": "Enterprise", "position": 1, "calendar_id": always.id, "conditions": {"tiers": ["enterprise"]},
+        "targets": {priority: {"first_response": 60, "next_response": 120, "resolution": 1440}
+                    for priority in PRIORITIES},
+        "escalations": breach_tag}, PolicyCreate), now=now)
+    await sla.create_policy(SYSTEM, msgspec.convert({
+        "name": "Standard", "position": 2, "calendar_id": office.id, "warn_percent": 75,
+        "targets": {priority: {"first_response": 60 if priority == "urgent" else 240, "next_response": 480,
+                               "resolution": 2400} for priority in PRIORITIES},
+        "escalations": breach_tag}, PolicyCreate), now=now)

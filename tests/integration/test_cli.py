@@ -98,6 +98,9 @@ def test_serve_with_demo_answers_login_and_schema(cli_env: dict[str, str]) -> No
             assert login.json()["agent"]["role"] == "admin"
             page = browser.get("/api/tickets", params={"limit": 10}).json()
             assert len(page["items"]) == 10 and page["next"]
+            # The demo comes with SLA policies and every ticket's clocks, so the dashboard has figures.
+            summary = browser.get("/api/dashboard/summary", params={"days": 30}).json()
+            assert summary["compliance_30d"]["measured"] > 0 and summary["first_response_p50_minutes"] is not None
             paths = browser.get("/schema/openapi.json").json()["paths"]
             for resource in ("tickets", "accounts", "contacts", "purchases", "activities", "agents", "teams",
                              "custom-fields"):
