@@ -140,8 +140,8 @@ async def measure(settings, changed: int, rounds: int, drain_limit: int) -> dict
         settled = await settle_backlog(clock.now())
         log(f"escalation backlog: {fired:,} fired in {drain_ticks} more ticks, {drain_s:.2f} s; "
             f"{settled:,} still due recorded as fired without running their actions")
-        # A fresh scheduler recomputes everything again, now against stored clocks (as after a restart
-        # or a policy edit); a little later, so that running clocks' elapsed time has changed.
+        # A fresh scheduler recomputes everything again, now against stored clocks (as after a
+        # restart), a little later: a running clock's row does not change with time alone.
         clock.advance(timedelta(seconds=10))
         again = await SlaRunner(clock).tick()
         recompute_again_s = again["recompute_s"]
