@@ -62,7 +62,7 @@ class InboundMailController(Controller):
     async def list_inbound(
         self, actor: CurrentActor,
         # "state" is a reserved handler argument in Litestar, so the query name is mapped.
-        mail_state: Annotated[str | None, QueryParameter(query="state")] = None,
+        mail_state: Annotated[str | None, QueryParameter(name="state")] = None,
         mailbox_id: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None, limit: FromQuery[int] = DEFAULT_LIMIT,
     ) -> Page[InboundMailRead]:
