@@ -1,17 +1,18 @@
-"""Ticket snapshots for the SLA policies, loaded set-based: a handful of queries per batch of tickets.
+"""Tickets as the SLA policies see them, loaded set-based: a handful of queries per selection.
 
-A recompute of thousands of tickets must not pay a round of queries per ticket, so each part of
-the snapshot (ticket with its account tier, tags, mailbox, status history, messages) is one query
-over the whole batch. Ids are inlined as integers: a batch of thousands stays one short statement
-on both engines, well inside their parameter limits.
+A recompute of thousands of tickets must not pay a round of queries per ticket, so each part
+(ticket with its account tier, tags, mailbox, status history, messages reduced to what the rules
+use) is one query over the whole selection, read into columns for ``bulk``; the reference's
+snapshots of a few tickets come from the same columns. Ids are inlined as integers: a batch of
+thousands stays one short statement on both engines, well inside their parameter limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,6 @@ from helpdesk.db import fetch_rows, is_postgres, read_concurrently
 from helpdesk.sla import bulk
 from helpdesk.sla import policy as rules
 from helpdesk.tickets.status import OPEN_STATUSES
-from helpdesk.tickets.tables import Ticket
 
 
 @dataclass(frozen=True)
@@ -43,54 +43,11 @@ def id_list(ids: Iterable[int]) -> str:
 async def load_snapshots(
     ticket_ids: Iterable[int], *, needs: Needs = Needs(), mailbox_ids: Mapping[int, int] | None = None
 ) -> dict[int, rules.TicketSnapshot]:
-    """Snapshots of the given tickets (unknown ids are left out), five queries at most.
-
-    ``mailbox_ids`` gives the mailbox of a ticket whose opening mail is not linked to it yet.
-    """
-    ids = id_list(dict.fromkeys(ticket_ids))
-    if not ids:
-        return {}
-    tickets = await _rows(f"""
-        SELECT t.id, t.priority, t.status, t.channel, t.created_at, t.team, a.tier
-        FROM ticket t LEFT JOIN account a ON a.id = t.account WHERE t.id IN ({ids})""")
-    tags: dict[int, set[str]] = {}
-    if needs.tags:
-        for row in await _rows(f"SELECT ticket, tag FROM ticket_tag WHERE ticket IN ({ids})"):
-            tags.setdefault(row["ticket"], set()).add(row["tag"])
-    mailboxes = dict(mailbox_ids or {})
-    if needs.mailbox:
-        # The first mail of a ticket names the mailbox it came through.
-        for row in await _rows(f"""
-                SELECT ticket, mailbox FROM inbound_mail
-                WHERE ticket IN ({ids}) AND mailbox IS NOT NULL ORDER BY id DESC"""):
-            mailboxes[row["ticket"]] = row["mailbox"]
-    changes: dict[int, list[tuple[datetime, str]]] = {}
-    for row in await _rows(f"""
-            SELECT ticket, status, changed_at FROM ticket_status_change
-            WHERE ticket IN ({ids}) ORDER BY ticket, changed_at, id"""):
-        changes.setdefault(row["ticket"], []).append((as_datetime(row["changed_at"]), row["status"]))
-    customer: dict[int, list[datetime]] = {}
-    delivered: dict[int, list[datetime]] = {}
-    for row in await _rows(f"""
-            SELECT ticket, kind, created_at, sent_at FROM message
-            WHERE ticket IN ({ids})
-              AND ((kind = 'customer' AND auto_generated IN ('none', 'list'))
-                   OR (kind = 'reply' AND delivery_state = 'sent' AND sent_at IS NOT NULL))"""):
-        if row["kind"] == "customer":
-            customer.setdefault(row["ticket"], []).append(as_datetime(row["created_at"]))
-        else:
-            delivered.setdefault(row["ticket"], []).append(as_datetime(row["sent_at"]))
-    return {
-        row["id"]: rules.TicketSnapshot(
-            id=row["id"], priority=row["priority"], status=row["status"], channel=row["channel"],
-            created_at=as_datetime(row["created_at"]), tier=row["tier"], team_id=row["team"],
-            mailbox_id=mailboxes.get(row["id"]), tags=frozenset(tags.get(row["id"], ())),
-            status_changes=tuple(changes.get(row["id"], ())),
-            customer_messages=tuple(sorted(customer.get(row["id"], ()))),
-            replies_delivered=tuple(sorted(delivered.get(row["id"], ()))),
-        )
-        for row in tickets
-    }
+    """A few tickets as the reference (``policy.evaluate``) sees them, read as the batch path
+    reads them (unknown ids are left out). ``mailbox_ids`` gives the mailbox of a ticket whose
+    opening mail is not linked to it yet."""
+    tickets = await load_columns(Selection.of(ticket_ids), needs=needs, mailbox_ids=mailbox_ids)
+    return {ticket_id: bulk.snapshot_of(tickets, index) for index, ticket_id in enumerate(tickets.ids.tolist())}
 
 
 def epoch_us(column: str) -> str:
@@ -205,7 +162,3 @@ def _moments(values: Sequence[int | str | None]) -> np.ndarray:
 def as_utc(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-async def _rows(sql: str) -> list[dict[str, Any]]:
-    return await Ticket.raw(sql).run()
