@@ -126,11 +126,14 @@ async def stop(engine: Engine) -> None:
 
 
 def ddl_migration(
-    migration_id: str, app_name: str, description: str, statements: list[str], *, postgres_only: bool = False
+    migration_id: str, app_name: str, description: str, statements: list[str], *, postgres_only: bool = False,
+    sqlite_statements: list[str] | None = None,
 ) -> Callable[[], Awaitable[MigrationManager]]:
     """A migration's ``forwards`` that runs plain DDL (indexes Piccolo's columns cannot declare).
 
     ``postgres_only``: storage tuning SQLite has no equivalent for; a no-op there.
+    ``sqlite_statements``: what SQLite runs instead, where its DDL differs (it cannot drop a
+    constraint, say, only rebuild the table).
     """
 
     async def forwards() -> MigrationManager:
@@ -138,9 +141,10 @@ def ddl_migration(
 
         async def run_statements() -> None:
             engine = engine_finder()  # also right when Piccolo's own CLI runs the migration
-            if postgres_only and not isinstance(engine, PostgresEngine):
-                return
-            for statement in statements:
+            chosen = statements
+            if not isinstance(engine, PostgresEngine):
+                chosen = [] if postgres_only else statements if sqlite_statements is None else sqlite_statements
+            for statement in chosen:
                 await engine.run_ddl(statement)
 
         manager.add_raw(run_statements)

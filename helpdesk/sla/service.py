@@ -210,6 +210,8 @@ async def delete_policy(actor: Actor, policy_id: int, *, now: datetime) -> None:
     async with unit_of_work():
         before = await get_policy(policy_id)
         await Policy.delete().where(Policy.id == policy_id).run()
+        # sla_clock has no foreign key to do this (see SlaClock); the next tick recomputes these clocks.
+        await SlaClock.update({SlaClock.policy: None}).where(SlaClock.policy == policy_id).run()
         await audit_service.record(actor, "sla_policy.deleted", "sla_policy", policy_id,
                                    {"name": [before.name, None]}, at=now)
 

@@ -1,11 +1,11 @@
 """Stored clocks: computed clocks compared with their rows, and only the differences written.
 
-A batch costs two reads (its clocks' digests and its fired levels), an upsert on the
-(ticket, target) key of the clocks whose values changed (the driver's executemany on SQLite;
-on PostgreSQL one ``unnest`` of an array per column, or COPY for many) and one delete for
-clocks that no longer apply. Times travel as integer microseconds and become timestamps in the statement
-itself, so no Python datetime is made for a row. A clock that did not change keeps its row,
-``computed_at`` included.
+A batch costs two reads (its clocks' digests and its fired levels), a plain insert of the
+clocks it had no row for, an upsert on the (ticket, target) key of those whose values changed
+(the driver's executemany on SQLite; on PostgreSQL one ``unnest`` of an array per column, or
+COPY for many) and one delete for clocks that no longer apply. Times travel as integer
+microseconds and become timestamps in the statement itself, so no Python datetime is made for a
+row. A clock that did not change keeps its row, ``computed_at`` included.
 """
 
 from __future__ import annotations
@@ -15,16 +15,26 @@ from functools import partial
 
 import numpy as np
 
-from helpdesk.db import copy_records, execute_many, fetch_rows, is_postgres, read_concurrently, unit_of_work
+from helpdesk.db import (
+    copy_records,
+    execute_many,
+    fetch_rows,
+    is_postgres,
+    is_unique_violation,
+    read_concurrently,
+    savepoint,
+    unit_of_work,
+)
 from helpdesk.sla import bulk
 from helpdesk.sla.policy import TARGETS
 from helpdesk.sla.snapshots import Selection
 from helpdesk.sla.tables import SlaClock
 
-# The sla_clock columns a computation sets, in the order of the rows _rows() builds.
+# The sla_clock columns a computation sets per row, in the order of the rows _rows() builds;
+# computed_at, the same for the whole batch, is one value in the statement.
 COLUMNS = ("ticket", "target", "policy", "state", "started_at", "due_at", "warn_at", "stopped_at",
-           "target_minutes", "elapsed_seconds", "next_check_at", "computed_at", "digest")
-_TIMES = frozenset({"started_at", "due_at", "warn_at", "stopped_at", "next_check_at", "computed_at"})
+           "target_minutes", "elapsed_seconds", "next_check_at", "digest")
+_TIMES = frozenset({"started_at", "due_at", "warn_at", "stopped_at", "next_check_at"})
 
 
 @dataclass(frozen=True)
@@ -83,14 +93,30 @@ async def save(stored: Stored, clocks: bulk.Clocks, *, now: int, chunk: int = 20
         async with unit_of_work():
             await execute_many("DELETE FROM sla_clock WHERE ticket = {} AND target = {}",
                                [(int(key) // len(TARGETS), TARGETS[key % len(TARGETS)]) for key in stale.tolist()])
-    for start in range(0, len(order), chunk):
-        async with unit_of_work():
-            await _upsert(_rows(clocks, order[start:start + chunk], digests, now))
+    for rows, new in ((order[~known[order]], True), (order[known[order]], False)):
+        for start in range(0, len(rows), chunk):
+            async with unit_of_work():
+                await _write(_rows(clocks, rows[start:start + chunk], digests), now=now, new=new)
     return set(clocks.ticket[changed].tolist()) | set((stale // len(TARGETS)).tolist())
 
 
-def _rows(clocks: bulk.Clocks, order: np.ndarray, digests: np.ndarray, now: int) -> list[list]:
-    """One list per column (times as microseconds, None when absent)."""
+async def _write(columns: list[list], *, now: int, new: bool) -> None:
+    """Store rows: ``new`` ones with a plain insert, which costs about half an upsert's work on
+    PostgreSQL; if another writer stored one of them meanwhile (intake opening a ticket, another
+    instance), the insert is undone and the rows upserted instead."""
+    if new:
+        try:
+            async with savepoint():
+                await _insert(columns, now=now, on_conflict="")
+            return
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+    await _insert(columns, now=now, on_conflict=_UPSERT)
+
+
+def _rows(clocks: bulk.Clocks, order: np.ndarray, digests: np.ndarray) -> list[list]:
+    """One list per written column (times as microseconds, None when absent)."""
     def times(values: np.ndarray) -> list[int | None]:
         return [None if value == bulk.MISSING else value for value in values[order].tolist()]
 
@@ -98,13 +124,15 @@ def _rows(clocks: bulk.Clocks, order: np.ndarray, digests: np.ndarray, now: int)
             clocks.policy[order].tolist(), [bulk.STATES[code] for code in clocks.state[order].tolist()],
             clocks.started[order].tolist(), times(clocks.due), times(clocks.warn), times(clocks.stopped),
             clocks.minutes[order].tolist(), clocks.elapsed_s[order].tolist(), times(clocks.next_check),
-            [now] * len(order), digests[order].tolist()]
+            digests[order].tolist()]
 
 
-_UPSERT = f"ON CONFLICT (ticket, target) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[2:])}"
+_STORED = (*COLUMNS, "computed_at")
+_NAMES = ", ".join(_STORED)
+_UPSERT = f"ON CONFLICT (ticket, target) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _STORED[2:])}"
 # PostgreSQL: a few rows as one array per column (one statement); many through COPY into a
 # temporary table first (per connection, emptied at commit), several times faster.
-_PG_TYPES = ("int", "text", "int", "text", "int8", "int8", "int8", "int8", "int", "int", "int8", "int8", "int8")
+_PG_TYPES = ("int", "text", "int", "text", "int8", "int8", "int8", "int8", "int", "int", "int8", "int8")
 _PG_COPY_FROM = 1000
 _PG_BATCH_TABLE = (f"CREATE TEMP TABLE IF NOT EXISTS sla_clock_batch "
                    f"({', '.join(f'{c} {kind}' for c, kind in zip(COLUMNS, _PG_TYPES))}) ON COMMIT DELETE ROWS")
@@ -120,21 +148,21 @@ def _timestamp_sqlite(value: str) -> str:
             f"THEN '' ELSE printf('.%06d', {value} % 1000000) END || '+00:00'")
 
 
-async def _upsert(columns: list[list]) -> None:
-    names = ", ".join(COLUMNS)
+async def _insert(columns: list[list], *, now: int, on_conflict: str) -> None:
     if not is_postgres():
         values = ", ".join(_timestamp_sqlite(f"{{{n}}}") if c in _TIMES else f"{{{n}}}"
                            for n, c in enumerate(COLUMNS, start=1))
-        await execute_many(f"INSERT INTO sla_clock ({names}) VALUES ({values}) {_UPSERT}", list(zip(*columns)))
+        await execute_many(f"INSERT INTO sla_clock ({_NAMES}) VALUES ({values}, {_timestamp_sqlite(str(now))}) "
+                           f"{on_conflict}", list(zip(*columns)))
         return
-    selected = ", ".join(_timestamp_pg(c) if c in _TIMES else c for c in COLUMNS)
+    selected = ", ".join([*(_timestamp_pg(c) if c in _TIMES else c for c in COLUMNS), _timestamp_pg(str(now))])
     if len(columns[0]) < _PG_COPY_FROM:
         arrays = ", ".join(f"{{}}::{kind}[]" for kind in _PG_TYPES)
-        await SlaClock.raw(f"INSERT INTO sla_clock ({names}) SELECT {selected} "
-                           f"FROM unnest({arrays}) AS batch ({names}) {_UPSERT}", *columns).run()
+        await SlaClock.raw(f"INSERT INTO sla_clock ({_NAMES}) SELECT {selected} "
+                           f"FROM unnest({arrays}) AS batch ({', '.join(COLUMNS)}) {on_conflict}", *columns).run()
         return
     await SlaClock.raw(_PG_BATCH_TABLE).run()
     await copy_records("sla_clock_batch", COLUMNS, list(zip(*columns)))
-    await SlaClock.raw(f"INSERT INTO sla_clock ({names}) SELECT {selected} FROM sla_clock_batch "
-                       f"ORDER BY ticket, target {_UPSERT}").run()
+    await SlaClock.raw(f"INSERT INTO sla_clock ({_NAMES}) SELECT {selected} FROM sla_clock_batch "
+                       f"ORDER BY ticket, target {on_conflict}").run()
     await SlaClock.raw("DELETE FROM sla_clock_batch").run()  # a second batch may follow before the commit

@@ -42,11 +42,15 @@ class Policy(Table, tablename="sla_policy"):
 
 
 class SlaClock(Table, tablename="sla_clock"):
-    """One target's clock on one ticket, as last computed."""
+    """One target's clock on one ticket, as last computed.
+
+    Derived data, written in bulk: the database holds no foreign key constraints for ``ticket``
+    and ``policy`` (migration 2026-12-08T00:30); they are declared here for Piccolo's joins.
+    """
 
     ticket = ForeignKey(Ticket, on_delete=OnDelete.cascade)
     target = Varchar(length=20)
-    policy = ForeignKey(Policy, null=True, on_delete=OnDelete.set_null)
+    policy = ForeignKey(Policy, null=True, on_delete=OnDelete.set_null)  # cleared by sla.service.delete_policy
     state = Varchar(length=10)  # running, paused, met, breached
     started_at = Timestamptz()
     due_at = Timestamptz(null=True, default=None)

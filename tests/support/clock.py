@@ -14,3 +14,7 @@ class ShiftableClock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
+
+    def move_to(self, moment: datetime) -> None:
+        """From now on, real time runs on from ``moment``."""
+        self.offset = moment - datetime.now(timezone.utc)

@@ -63,6 +63,15 @@ def wait_until_working(worker: subprocess.Popen, log: Path, deadline: float) -> 
         time.sleep(0.02)
 
 
+def wait_until_ingested(env: dict[str, str], count: int, worker: subprocess.Popen, deadline: float) -> None:
+    """Until the worker has ingested ``count`` mails (or stopped, or time is up)."""
+    while worker.poll() is None and time.monotonic() < deadline:
+        [(ingested,)] = query(env, "SELECT COUNT(*) FROM message WHERE kind = 'customer'")
+        if ingested >= count:
+            return
+        time.sleep(0.01)
+
+
 def test_sigkilled_worker_loses_and_duplicates_nothing(dovecot: Dovecot, cli_env: dict[str, str], tmp_path) -> None:
     user = dovecot.new_user("crash")
     env = {**cli_env, PASSWORD_ENV: user.password, "HELPDESK_LOG_LEVEL": "INFO"}
@@ -84,9 +93,10 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(dovecot: Dovecot, cli_env
         log = tmp_path / f"worker-{runs}.log"
         worker = start_worker(env, log)
         wait_until_working(worker, log, time.monotonic() + 30)
-        # A few transactions in: a quiet machine ingests the whole backlog in a few seconds, so
-        # longer waits would leave too few kills in the middle of the work.
-        time.sleep(rng.uniform(0.1, 1.0))
+        # Whatever the machine's pace, each kill lands in the middle of the work: once this run has
+        # ingested a few mails (a commit or two), then a moment later (often inside a transaction).
+        wait_until_ingested(env, progress[-1][1] + rng.randint(1, 40), worker, time.monotonic() + 60)
+        time.sleep(rng.uniform(0, 0.05))
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         [counts] = query(env, "SELECT COUNT(*), (SELECT COUNT(*) FROM message WHERE kind = 'customer'), "

@@ -27,6 +27,7 @@ from helpdesk.tickets import service as tickets
 from helpdesk.tickets.schemas import MessageCreate
 from tests.support import database
 from tests.support.agents import RoleAgents
+from tests.support.clock import ShiftableClock
 from tests.support.smtp import SmtpServer
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -95,8 +96,10 @@ def _assign(version: int, team_id: int):
     return TicketUpdate(version=version, team_id=team_id)
 
 
-async def test_due_time_in_business_hours_with_an_explanation(client: AsyncClient, agents: RoleAgents, office) -> None:
+async def test_due_time_in_business_hours_with_an_explanation(client: AsyncClient, agents: RoleAgents, office,
+                                                             clock: ShiftableClock) -> None:
     ticket_id = await mail_in(FRIDAY_1630)
+    clock.move_to(FRIDAY_1630 + timedelta(minutes=1))  # the SLA tab computes clocks as of the app's now
     clocks = (await client.get(f"/api/tickets/{ticket_id}/sla", headers=agents.agent.headers)).json()
     first = next(c for c in clocks if c["target"] == "first_response")
     # 30 minutes on Friday until 17:00, the remaining 30 on Monday from 09:00.
@@ -357,3 +360,51 @@ async def test_many_clocks_written_through_copy_are_the_rows_a_small_batch_write
     await sla.recompute_many(ids, policies, now=MONDAY.replace(hour=10))
     assert await stored_rows() == by_arrays and len(by_arrays) == 6
     assert [row["state"] for row in by_arrays if row["ticket"] == ids[0]] == ["met", "running"]
+
+
+async def test_clocks_another_writer_stored_meanwhile_are_updated_in_place(office, agents: RoleAgents,
+                                                                          monkeypatch) -> None:
+    """A recompute inserts the clocks it read no row for; when another writer (intake, another
+    instance) stored one in between, the insert gives way to an update of that row."""
+    from helpdesk.sla import store
+    from helpdesk.sla.tables import SlaClock
+
+    ticket_id = await mail_in(MONDAY.replace(hour=9))  # intake stores the ticket's first clocks
+    stored_by_intake = {row["target"]: row["id"] for row in await SlaClock.select(
+        SlaClock.target, SlaClock.id).where(SlaClock.ticket == ticket_id).run()}
+    assert stored_by_intake
+
+    async def read_before_intake_wrote(selection):
+        return store.Stored.nothing()
+
+    attempts: list[str] = []
+    insert = store._insert
+
+    async def counted_insert(columns, *, now, on_conflict):
+        attempts.append("upsert" if on_conflict else "insert")
+        await insert(columns, now=now, on_conflict=on_conflict)
+
+    monkeypatch.setattr(store, "load", read_before_intake_wrote)
+    monkeypatch.setattr(store, "_insert", counted_insert)
+    policies = await sla.PolicySet.load(now=MONDAY.replace(hour=10))
+    await sla.recompute_many([ticket_id], policies, now=MONDAY.replace(hour=10))
+    assert attempts == ["insert", "upsert"]  # the insert met the stored row and was undone
+    rows = await SlaClock.select(SlaClock.target, SlaClock.id, SlaClock.computed_at).where(
+        SlaClock.ticket == ticket_id).run()
+    assert sorted(row["target"] for row in rows) == ["first_response", "resolution"]
+    assert all(row["computed_at"] == MONDAY.replace(hour=10) for row in rows)
+    assert {row["target"]: row["id"] for row in rows if row["target"] in stored_by_intake} == stored_by_intake
+
+
+async def test_a_deleted_policy_leaves_its_clocks_to_the_next_tick(office, agents: RoleAgents) -> None:
+    from helpdesk.sla.tables import SlaClock
+
+    _, _, policy = office
+    ticket_id = await mail_in(MONDAY.replace(hour=9))
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=9, minute=5))).tick()
+    await sla.delete_policy(agents.admin.actor, policy.id, now=MONDAY.replace(hour=9, minute=10))
+    # No foreign key does this for the derived rows: the service clears them.
+    policies_of_clocks = await SlaClock.select(SlaClock.policy).where(SlaClock.ticket == ticket_id).run()
+    assert policies_of_clocks and all(row["policy"] is None for row in policies_of_clocks)
+    await SlaRunner(FrozenClock(MONDAY.replace(hour=9, minute=15))).tick()  # no policy applies any more
+    assert await SlaClock.count().where(SlaClock.ticket == ticket_id).run() == 0
