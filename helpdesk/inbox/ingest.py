@@ -20,7 +20,7 @@ from typing import Any
 import helpdesk.audit.service as audit_service
 from helpdesk.actors import SYSTEM
 from helpdesk.customers import service as customers
-from helpdesk.db import is_postgres, savepoint, unit_of_work
+from helpdesk.db import execute_many, is_postgres, savepoint, unit_of_work
 from helpdesk.events import Event, publish_on_commit
 from helpdesk.inbox.parse import ParsedMail, synthetic_message_id
 from helpdesk.inbox.parse_pool import parse_outcome
@@ -86,13 +86,36 @@ async def store_received(
     source: str, mails: list[Received], *, now: datetime, mailbox_id: int | None = None,
     uidvalidity: int | None = None,
 ) -> list[Stored]:
-    """Store raw mails (one transaction) and advance the mailbox checkpoint with them."""
-    stored: list[Stored] = []
+    """Store raw mails (one transaction) and advance the mailbox checkpoint with them.
+
+    Mails not stored before go in with one multi-row insert per few hundred, not one statement each.
+    """
     async with unit_of_work():
         by_uid, by_message_id = await _already_stored(source, mails, uidvalidity)
+        new_rows: dict[str, tuple[InboundMail, bytes]] = {}  # by the Message-ID stored, in arrival order
+        known = []
         for mail in mails:
-            stored.append(await _store_one(source, mail, by_uid, by_message_id, now=now, mailbox_id=mailbox_id,
-                                           uidvalidity=uidvalidity))
+            outcome = await _store_known(mail, by_uid, by_message_id, uidvalidity=uidvalidity)
+            known.append(outcome)
+            if outcome is not None:
+                continue
+            message_id = mail.message_id[:500]
+            if message_id not in new_rows:
+                new_rows[message_id] = (InboundMail(
+                    source=source, mailbox=mailbox_id, uidvalidity=uidvalidity, uid=mail.uid, message_id=message_id,
+                    sha256=hashlib.sha256(mail.raw).hexdigest(), size=len(mail.raw), state="received",
+                    received_at=now), mail.raw)
+            elif mail.uid is not None:  # a repeat in this call: stored under its latest UID, as a later call would
+                new_rows[message_id][0].uid = mail.uid
+        inserted = await _insert_new(list(new_rows.values()))
+        stored, first = [], set()
+        for mail, outcome in zip(mails, known):
+            if outcome is None:
+                message_id = mail.message_id[:500]
+                # A later mail of the same call with this Message-ID is a repeat, as it would be in a later call.
+                outcome = Stored(inserted[message_id], message_id not in first, "received")
+                first.add(message_id)
+            stored.append(outcome)
         uids = [mail.uid for mail in mails if mail.uid is not None]
         if mailbox_id is not None and uids:
             await Mailbox.update({Mailbox.uidvalidity: uidvalidity, Mailbox.last_uid: max(uids)}).where(
@@ -118,34 +141,37 @@ async def _already_stored(
     return by_uid, {row["message_id"]: row for row in rows}
 
 
-async def _store_one(
-    source: str, mail: Received, by_uid: dict[int, dict[str, Any]], by_message_id: dict[str, dict[str, Any]], *,
-    now: datetime, mailbox_id: int | None, uidvalidity: int | None
-) -> Stored:
-    message_id = mail.message_id
+async def _store_known(
+    mail: Received, by_uid: dict[int, dict[str, Any]], by_message_id: dict[str, dict[str, Any]], *,
+    uidvalidity: int | None
+) -> Stored | None:
+    """A mail stored before, by UID or by Message-ID; None for a new one."""
     same_uid = by_uid.get(mail.uid) if mail.uid is not None else None
     if same_uid:
         return Stored(same_uid["id"], False, same_uid["state"])
-    same_id = by_message_id.get(message_id)
-    if same_id:
-        if mail.uid is not None:
-            # The same mail under a new UID (UIDVALIDITY changed, or delivered twice): remember
-            # where it is now, so the server-side flag or move still reaches it.
-            await InboundMail.update({
-                InboundMail.uidvalidity: uidvalidity, InboundMail.uid: mail.uid,
-                InboundMail.server_state: "pending" if same_id["state"] in ("processed", "ignored") else "none",
-            }).where(InboundMail.id == same_id["id"]).run()
-        return Stored(same_id["id"], False, same_id["state"])
-    [row] = await InboundMail.insert(
-        InboundMail(
-            source=source, mailbox=mailbox_id, uidvalidity=uidvalidity, uid=mail.uid, message_id=message_id[:500],
-            sha256=hashlib.sha256(mail.raw).hexdigest(), size=len(mail.raw), raw=mail.raw, state="received",
-            received_at=now,
-        )
-    ).run()
-    # A later mail of the same call with this Message-ID is then a repeat, as it would be in a later call.
-    by_message_id[message_id] = {"id": row["id"], "state": "received"}
-    return Stored(row["id"], True, "received")
+    same_id = by_message_id.get(mail.message_id)
+    if same_id is None:
+        return None
+    if mail.uid is not None:
+        # The same mail under a new UID (UIDVALIDITY changed, or delivered twice): remember
+        # where it is now, so the server-side flag or move still reaches it.
+        await InboundMail.update({
+            InboundMail.uidvalidity: uidvalidity, InboundMail.uid: mail.uid,
+            InboundMail.server_state: "pending" if same_id["state"] in ("processed", "ignored") else "none",
+        }).where(InboundMail.id == same_id["id"]).run()
+    return Stored(same_id["id"], False, same_id["state"])
+
+
+async def _insert_new(rows: list[tuple[InboundMail, bytes]], *, per_statement: int = 200) -> dict[str, int]:
+    """Insert new mails with their raw bytes; their ids by Message-ID (unique per source, so a key of the call)."""
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), per_statement):
+        returned = await InboundMail.insert(*(row for row, _ in rows[start:start + per_statement])).returning(
+            InboundMail.id, InboundMail.message_id).run()
+        ids.update((row["message_id"], row["id"]) for row in returned)
+    await execute_many("INSERT INTO inbound_mail_raw (mail, raw) VALUES ({}, {})",
+                       [(ids[row.message_id], raw) for row, raw in rows])
+    return ids
 
 
 @dataclass

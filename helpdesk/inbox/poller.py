@@ -34,7 +34,7 @@ from helpdesk.inbox.ingest import (
     store_received,
 )
 from helpdesk.inbox.parse_pool import ParsePool, shared_pool
-from helpdesk.inbox.tables import InboundMail, Mailbox
+from helpdesk.inbox.tables import InboundMail, InboundMailRaw, Mailbox
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -246,13 +246,13 @@ class MailboxPoller:
 
     async def _ingest_left_over(self) -> None:
         """Mail stored but not ingested (a crash in between) is ingested from its stored bytes."""
-        rows = await InboundMail.select(InboundMail.id, InboundMail.raw).where(
-            (InboundMail.source == self.source) & (InboundMail.state == "received")
+        rows = await InboundMailRaw.select(InboundMailRaw.mail, InboundMailRaw.raw).where(
+            (InboundMailRaw.mail.source == self.source) & (InboundMailRaw.mail.state == "received")
         ).run()
         if rows:
             rules = await rules_for(self.mailbox_id)
             for row in rows:
-                await self._ingest(row["id"], parse_received(bytes(row["raw"])), rules)
+                await self._ingest(row["mail"], parse_received(bytes(row["raw"])), rules)
 
     async def _apply_server_actions(self, session: ImapSession, row: dict[str, Any], uidvalidity: int) -> None:
         """Flag or move what was committed; only ever after the commit, and safe to repeat."""

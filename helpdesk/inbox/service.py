@@ -29,7 +29,7 @@ from helpdesk.inbox.schemas import (
     MailboxRead,
     MailboxUpdate,
 )
-from helpdesk.inbox.tables import InboundMail, Mailbox
+from helpdesk.inbox.tables import InboundMail, InboundMailRaw, Mailbox
 from helpdesk.pagination import Page
 from helpdesk.schemas import provided_fields
 from helpdesk.templates import ACK_PLACEHOLDERS, SIGNATURE_PLACEHOLDERS, check_template
@@ -228,13 +228,10 @@ def _inbound_read(row: dict[str, Any]) -> InboundMailRead:
     )
 
 
-_INBOUND_COLUMNS = [column for column in InboundMail.all_columns() if column._meta.name != "raw"]
-
-
 async def list_inbound(actor: Actor, *, state: str | None = None, mailbox_id: int | None = None,
                        cursor: str | None = None, limit: int = 50) -> Page[InboundMailRead]:
     actor.require("admin")
-    query = InboundMail.select(*_INBOUND_COLUMNS)
+    query = InboundMail.select()
     if state:
         query = query.where(InboundMail.state == state)
     if mailbox_id is not None:
@@ -245,7 +242,7 @@ async def list_inbound(actor: Actor, *, state: str | None = None, mailbox_id: in
 
 async def get_inbound(actor: Actor, inbound_id: int) -> InboundMailRead:
     actor.require("admin")
-    row = await InboundMail.select(*_INBOUND_COLUMNS).where(InboundMail.id == inbound_id).first().run()
+    row = await InboundMail.select().where(InboundMail.id == inbound_id).first().run()
     if row is None:
         raise NotFound(f"inbound mail {inbound_id} does not exist", field="inbound_id")
     return _inbound_read(row)
@@ -253,7 +250,7 @@ async def get_inbound(actor: Actor, inbound_id: int) -> InboundMailRead:
 
 async def get_inbound_raw(actor: Actor, inbound_id: int) -> bytes:
     actor.require("admin")
-    row = await InboundMail.select(InboundMail.raw).where(InboundMail.id == inbound_id).first().run()
+    row = await InboundMailRaw.select(InboundMailRaw.raw).where(InboundMailRaw.mail == inbound_id).first().run()
     if row is None:
         raise NotFound(f"inbound mail {inbound_id} does not exist", field="inbound_id")
     return bytes(row["raw"])
@@ -277,10 +274,10 @@ async def retry_inbound(actor: Actor, inbound_id: int, *, now: datetime) -> Inbo
 
 async def retry_due(*, now: datetime, limit: int = 50) -> int:
     """Retry failed mail whose backoff has passed; the number retried."""
-    rows = await InboundMail.select(InboundMail.id, InboundMail.raw).where(
-        (InboundMail.state == "failed") & (InboundMail.next_attempt_at <= now)
-    ).order_by(InboundMail.next_attempt_at).limit(limit).run()
+    rows = await InboundMailRaw.select(InboundMailRaw.mail, InboundMailRaw.raw).where(
+        (InboundMailRaw.mail.state == "failed") & (InboundMailRaw.mail.next_attempt_at <= now)
+    ).order_by(InboundMailRaw.mail.next_attempt_at).limit(limit).run()
     for row in rows:
         received: Received = parse_received(bytes(row["raw"]))
-        await ingest_stored(row["id"], received, now=now)
+        await ingest_stored(row["mail"], received, now=now)
     return len(rows)

@@ -73,8 +73,7 @@ class InboundMail(Table, tablename="inbound_mail"):
     uid = BigInt(null=True, default=None)
     message_id = Varchar(length=500)
     sha256 = Varchar(length=64)
-    size = Integer()
-    raw = Bytea()
+    size = Integer()  # the bytes themselves are in InboundMailRaw
     state = Varchar(length=12, default="received")  # received, processed, ignored, failed, quarantined
     error = Text(null=True, default=None)
     attempts = Integer(default=0)
@@ -86,3 +85,13 @@ class InboundMail(Table, tablename="inbound_mail"):
     thread_reason = Varchar(length=40, default="")
     # What is left to do on the IMAP server: pending (flag or move), done, or none (kept as is).
     server_state = Varchar(length=8, default="none")
+
+
+class InboundMailRaw(Table, tablename="inbound_mail_raw"):
+    """A mail's bytes as received, written once. Kept apart from ``inbound_mail``, whose state
+    changes as the mail is processed: on SQLite an update rewrites the whole row, and a mail with
+    an attachment is hundreds of kilobytes."""
+
+    mail = ForeignKey(InboundMail, unique=True, on_delete=OnDelete.cascade)
+    raw = Bytea()
+

@@ -6,7 +6,7 @@ import base64
 import re
 
 from helpdesk.errors import NotFound
-from helpdesk.inbox.tables import InboundMail
+from helpdesk.inbox.tables import InboundMailRaw
 from helpdesk.inbox.parse import parse_message
 from helpdesk.mailview.document import bare_content_id, frame_document, with_inline_images
 from helpdesk.tickets.tables import Attachment, Blob, Message
@@ -33,7 +33,8 @@ async def remote_images_document(message_id: int) -> str:
     """The message's original HTML, sanitised with https images kept, as a frame document."""
     if not await Message.exists().where(Message.id == message_id).run():
         raise NotFound(f"message {message_id} does not exist", field="message_id")
-    stored = await InboundMail.select(InboundMail.raw).where(InboundMail.message == message_id).first().run()
+    stored = await InboundMailRaw.select(InboundMailRaw.raw).where(
+        InboundMailRaw.mail.message == message_id).first().run()
     if stored is None:
         raise NotFound(f"message {message_id} did not arrive by mail, so there is no original to show",
                        field="message_id")

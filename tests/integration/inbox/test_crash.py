@@ -95,8 +95,8 @@ def test_sigkilled_worker_loses_and_duplicates_nothing(dovecot: Dovecot, cli_env
         wait_until_working(worker, log, time.monotonic() + 30)
         # Whatever the machine's pace, each kill lands in the middle of the work: once this run has
         # ingested a few mails (a commit or two), then a moment later (often inside a transaction).
-        wait_until_ingested(env, progress[-1][1] + rng.randint(1, 40), worker, time.monotonic() + 60)
-        time.sleep(rng.uniform(0, 0.05))
+        wait_until_ingested(env, min(progress[-1][1] + rng.randint(1, 40), BACKLOG), worker, time.monotonic() + 60)
+        time.sleep(rng.uniform(0, 0.2))
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         [counts] = query(env, "SELECT COUNT(*), (SELECT COUNT(*) FROM message WHERE kind = 'customer'), "

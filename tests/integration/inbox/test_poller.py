@@ -14,7 +14,7 @@ from helpdesk.inbox import ingest as intake
 from helpdesk.inbox.imap import PROCESSED_FLAG
 from helpdesk.inbox.ingest import source_for_mailbox
 from helpdesk.inbox.poller import PollerTiming
-from helpdesk.inbox.tables import InboundMail, Mailbox
+from helpdesk.inbox.tables import InboundMail, InboundMailRaw, Mailbox
 from helpdesk.tickets.tables import Message, Ticket
 from tests.integration.inbox.conftest import (
     FAST,
@@ -117,7 +117,8 @@ async def test_two_mailboxes_flag_and_move_with_a_poison_mail(
         [poison] = [r for r in rows_a if r["message_id"] == poison_a]
         assert poison["state"] == "failed" and poison["attempts"] == 1
         assert "RuntimeError: poison mail" in poison["error"]
-        assert bytes(poison["raw"]) == poison_raw
+        [stored] = await InboundMailRaw.select(InboundMailRaw.raw).where(InboundMailRaw.mail == poison["id"]).run()
+        assert bytes(stored["raw"]) == poison_raw
         assert poison["next_attempt_at"] is not None and poison["ticket"] is None
         [poison_row_b] = [r for r in rows_b if r["message_id"] == poison_b]
         assert poison_row_b["state"] == "failed" and poison_row_b["server_state"] == "none"
