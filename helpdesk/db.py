@@ -337,10 +337,27 @@ async def read_concurrently(*reads: Callable[[], Awaitable[Any]]) -> list[Any]:
     one after another (SQLite's driver builds rows holding the interpreter: threads only queue).
     Reads outside a transaction do not share one snapshot: for callers that recompute from them
     and redo anything changed since (the SLA runner)."""
-    engine = current_engine()
-    if engine.transaction_exists() or not isinstance(engine, PostgresEngine):
+    if not _pooled_outside_a_transaction():
         return [await read() for read in reads]
     return list(await asyncio.gather(*(read() for read in reads)))
+
+
+async def write_concurrently(writes: Sequence[Callable[[], Awaitable[None]]], *, at_once: int = 2) -> None:
+    """Independent units of work, each its own transaction: on PostgreSQL ``at_once`` at a time,
+    each on a pooled connection, so the server writes on several cores (bulk SLA clock writes:
+    2.4 → 1.7 s for 207,615 rows with two on a 2-core machine); on SQLite, whose single writer takes
+    them in turn anyway, and inside a transaction, one after another."""
+    if not _pooled_outside_a_transaction():
+        for write in writes:
+            await write()
+        return
+    for start in range(0, len(writes), at_once):
+        await asyncio.gather(*(write() for write in writes[start:start + at_once]))
+
+
+def _pooled_outside_a_transaction() -> bool:
+    engine = current_engine()
+    return isinstance(engine, PostgresEngine) and not engine.transaction_exists()
 
 
 def numbered_placeholders(sql: str) -> str:

@@ -19,6 +19,7 @@ from helpdesk.inbox import service as inbox
 from helpdesk.inbox.ingest import IMPORT_SOURCE, ingest_stored, parse_received, store_received
 from helpdesk.inbox.schemas import MailboxCreate
 from helpdesk.outbox.service import deliver_due
+from helpdesk.sla import bulk
 from helpdesk.sla import service as sla
 from helpdesk.sla.runner import SlaRunner
 from helpdesk.sla.schemas import CalendarCreate, PolicyCreate
@@ -408,3 +409,26 @@ async def test_a_deleted_policy_leaves_its_clocks_to_the_next_tick(office, agent
     assert policies_of_clocks and all(row["policy"] is None for row in policies_of_clocks)
     await SlaRunner(FrozenClock(MONDAY.replace(hour=9, minute=15))).tick()  # no policy applies any more
     assert await SlaClock.count().where(SlaClock.ticket == ticket_id).run() == 0
+
+
+async def test_clocks_written_in_many_chunks_are_the_rows_one_chunk_writes(office, agents: RoleAgents) -> None:
+    """Chunks are separate transactions (two at once on PostgreSQL); together they write what one does."""
+    from helpdesk.sla import store
+    from helpdesk.sla.snapshots import Selection, load_columns
+    from helpdesk.sla.tables import SlaClock
+
+    ids = [await mail_in(MONDAY.replace(hour=9, minute=minute)) for minute in range(5)]
+    now = MONDAY.replace(hour=10)
+    policies = await sla.PolicySet.load(now=now)
+
+    async def written_with(chunk: int) -> list[dict]:
+        await SlaClock.delete().where(SlaClock.ticket.is_in(ids)).run()
+        stored = await store.load(Selection.of(ids))
+        clocks = policies.compute(await load_columns(Selection.of(ids), needs=policies.needs), stored.fired, now)
+        assert await store.save(stored, clocks, now=bulk.to_us(now), chunk=chunk) == set(ids)
+        columns = [column for column in SlaClock.all_columns() if column._meta.name != "id"]
+        return await SlaClock.select(*columns).where(SlaClock.ticket.is_in(ids)).order_by(
+            SlaClock.ticket, SlaClock.target).run()
+
+    in_one = await written_with(chunk=20_000)
+    assert len(in_one) == 10 and await written_with(chunk=1) == in_one
