@@ -143,7 +143,9 @@ def ddl_migration(
             engine = engine_finder()  # also right when Piccolo's own CLI runs the migration
             chosen = statements
             if not isinstance(engine, PostgresEngine):
-                chosen = [] if postgres_only else statements if sqlite_statements is None else sqlite_statements
+                if postgres_only:
+                    return
+                chosen = statements if sqlite_statements is None else sqlite_statements
             for statement in chosen:
                 await engine.run_ddl(statement)
 
