@@ -93,29 +93,26 @@ async def store_received(
     async with unit_of_work():
         by_uid, by_message_id = await _already_stored(source, mails, uidvalidity)
         new_rows: dict[str, tuple[InboundMail, bytes]] = {}  # by the Message-ID stored, in arrival order
-        known = []
+        # Per mail: its Stored when it was stored before, else (Message-ID, whether it is the first of the call).
+        outcomes: list[Stored | tuple[str, bool]] = []
         for mail in mails:
-            outcome = await _store_known(mail, by_uid, by_message_id, uidvalidity=uidvalidity)
-            known.append(outcome)
-            if outcome is not None:
+            known = await _store_known(mail, by_uid, by_message_id, uidvalidity=uidvalidity)
+            if known is not None:
+                outcomes.append(known)
                 continue
             message_id = mail.message_id[:500]
+            # A later mail of the same call with this Message-ID is a repeat, as it would be in a later call.
+            outcomes.append((message_id, message_id not in new_rows))
             if message_id not in new_rows:
                 new_rows[message_id] = (InboundMail(
                     source=source, mailbox=mailbox_id, uidvalidity=uidvalidity, uid=mail.uid, message_id=message_id,
                     sha256=hashlib.sha256(mail.raw).hexdigest(), size=len(mail.raw), state="received",
                     received_at=now), mail.raw)
-            elif mail.uid is not None:  # a repeat in this call: stored under its latest UID, as a later call would
+            elif mail.uid is not None:  # a repeat: stored under its latest UID, as a later call would
                 new_rows[message_id][0].uid = mail.uid
         inserted = await _insert_new(list(new_rows.values()))
-        stored, first = [], set()
-        for mail, outcome in zip(mails, known):
-            if outcome is None:
-                message_id = mail.message_id[:500]
-                # A later mail of the same call with this Message-ID is a repeat, as it would be in a later call.
-                outcome = Stored(inserted[message_id], message_id not in first, "received")
-                first.add(message_id)
-            stored.append(outcome)
+        stored = [outcome if isinstance(outcome, Stored) else Stored(inserted[outcome[0]], outcome[1], "received")
+                  for outcome in outcomes]
         uids = [mail.uid for mail in mails if mail.uid is not None]
         if mailbox_id is not None and uids:
             await Mailbox.update({Mailbox.uidvalidity: uidvalidity, Mailbox.last_uid: max(uids)}).where(

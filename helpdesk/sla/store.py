@@ -95,30 +95,28 @@ async def save(stored: Stored, clocks: bulk.Clocks, *, now: int, chunk: int = 20
         async with unit_of_work():
             await execute_many("DELETE FROM sla_clock WHERE ticket = {} AND target = {}",
                                [(int(key) // len(TARGETS), TARGETS[key % len(TARGETS)]) for key in stale.tolist()])
-    async def write(rows: np.ndarray, new: bool) -> None:
-        async with unit_of_work():
-            await _write(_rows(clocks, rows, digests), now=now, new=new)
-
     # Disjoint chunks, each in key order, so concurrent ones never wait on each other.
-    await write_concurrently([partial(write, rows[start:start + chunk], new)
+    await write_concurrently([partial(_write, clocks, rows[start:start + chunk], digests, now=now, new=new)
                               for rows, new in ((order[~known[order]], True), (order[known[order]], False))
                               for start in range(0, len(rows), chunk)])
     return set(clocks.ticket[changed].tolist()) | set((stale // len(TARGETS)).tolist())
 
 
-async def _write(columns: list[list], *, now: int, new: bool) -> None:
-    """Store rows: ``new`` ones with a plain insert, which costs about half an upsert's work on
-    PostgreSQL; if another writer stored one of them meanwhile (intake opening a ticket, another
-    instance), the insert is undone and the rows upserted instead."""
-    if new:
-        try:
-            async with savepoint():
-                await _insert(columns, now=now, on_conflict="")
-            return
-        except Exception as exc:
-            if not is_unique_violation(exc):
-                raise
-    await _insert(columns, now=now, on_conflict=_UPSERT)
+async def _write(clocks: bulk.Clocks, order: np.ndarray, digests: np.ndarray, *, now: int, new: bool) -> None:
+    """Store one chunk of clocks in one transaction: ``new`` ones with a plain insert, which costs
+    about half an upsert's work on PostgreSQL; if another writer stored one of them meanwhile
+    (intake opening a ticket, another instance), the insert is undone and the rows upserted instead."""
+    columns = _rows(clocks, order, digests)
+    async with unit_of_work():
+        if new:
+            try:
+                async with savepoint():
+                    await _insert(columns, now=now, on_conflict="")
+                return
+            except Exception as exc:
+                if not is_unique_violation(exc):
+                    raise
+        await _insert(columns, now=now, on_conflict=_UPSERT)
 
 
 def _rows(clocks: bulk.Clocks, order: np.ndarray, digests: np.ndarray) -> list[list]:
